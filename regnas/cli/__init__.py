@@ -1,0 +1,1 @@
+"""Console entry points: regnas-evolve, regnas-train, regnas-profile, regnas-lut, regnas-plot, regnas."""

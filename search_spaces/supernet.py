@@ -1,0 +1,54 @@
+"""The Supernet contract: forward along one architecture, extract it as a plain module, carry its identity."""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from search_spaces.base import Arch
+
+
+class Supernet(nn.Module, ABC):
+    """A weight-sharing network over a search space.
+
+    ``settings`` (e.g. channels, depth, classes) together with ``space_name`` identify which
+    checkpoints fit: ``regnas.supernet.load_supernet`` refuses a checkpoint of another space or settings.
+    """
+
+    space_name: str
+
+    def __init__(self, settings: Mapping[str, Any]):
+        super().__init__()
+        self.settings = dict(settings)
+
+    @property
+    def space(self):
+        from search_spaces.registry import get_space
+
+        return get_space(self.space_name)
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor, arch: Arch | str) -> torch.Tensor:
+        """Logits of the sub-network ``arch`` (canonical string or gene tuple)."""
+
+    @abstractmethod
+    def extract(self, arch: Arch | str) -> nn.Module:
+        """A standalone ``nn.Module`` of ``arch`` with copies of its weights and BatchNorm statistics."""
+
+    def identity(self) -> dict[str, Any]:
+        return {"space": self.space_name, "settings": dict(self.settings)}
+
+    def checksum(self) -> str:
+        """SHA-256 over every tensor of the state dict (parameters and buffers), in key order."""
+        digest = hashlib.sha256()
+        for key, tensor in sorted(self.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def input_shape(self, image_size: int = 32) -> tuple[int, int, int]:
+        return (int(self.settings["in_channels"]), image_size, image_size)
