@@ -1,0 +1,70 @@
+"""Latency budgets: per-platform prediction for the search, and a check that some nested family meets them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from evolution.config import SearchConfig
+from evolution.problem import Budget
+from regnas.errors import InfeasibleBudgetError
+from search_spaces.base import Arch, SearchSpace
+
+ENUMERATION_LIMIT = 200_000  # spaces up to this size are checked exactly, by enumeration
+
+
+def latency_function(space: SearchSpace, platforms: Sequence[str]) -> Callable[[Arch, str], float]:
+    """``latency_ms(arch, platform)`` from the platforms' lookup tables (unknown platforms fail here, early)."""
+    from regnas.latency.platforms import get_platform
+
+    tables = {p: get_platform(p) for p in platforms}
+    for platform, table in tables.items():
+        table.check_space(space.name)
+    return lambda arch, platform: float(tables[platform].predict(arch))
+
+
+def make_budgets(space: SearchSpace, config: SearchConfig) -> list[Budget]:
+    """Budgets as constraints, after proving that a nested family can meet all of them together."""
+    budgets = [Budget(config.platforms.index(p), p, float(ms)) for p, ms in config.budgets.items()]
+    if budgets:
+        check_feasible(space, config.platforms, budgets)
+    return budgets
+
+
+def check_feasible(space: SearchSpace, platforms: Sequence[str], budgets: Sequence[Budget]) -> None:
+    """Raise InfeasibleBudgetError unless some chain a_1 ⊑ ... ⊑ a_K meets every budget.
+
+    Exact for enumerable spaces: nesting depends only on weight footprints, so the check walks the
+    members small to large keeping the footprints reachable by a chain that met the budgets so far.
+    Larger spaces are checked member by member against each table's minimum.
+    """
+    from regnas.latency.platforms import get_platform, min_latency
+
+    for budget in budgets:
+        fastest_ms, fastest = min_latency(get_platform(budget.platform), space)
+        if fastest_ms > budget.limit_ms:
+            raise InfeasibleBudgetError(
+                f"budget {budget.platform}={budget.limit_ms:g}ms cannot be met: the fastest {space.name} "
+                f"architecture takes {fastest_ms:.3g} ms there ({space.to_str(fastest)})"
+            )
+    if space.size > ENUMERATION_LIMIT:
+        return
+    archs = list(space.enumerate())
+    footprints = np.array([space.footprint(a) for a in archs])
+    reachable: np.ndarray | None = None
+    for member in range(len(platforms)):
+        ok = np.ones(len(archs), dtype=bool)
+        for budget in budgets:
+            if budget.member == member:
+                ok &= get_platform(budget.platform).predict_many(archs) <= budget.limit_ms
+        candidates = np.unique(footprints[ok], axis=0)
+        if reachable is not None:
+            above = (reachable[None, :, :] <= candidates[:, None, :]).all(axis=2).any(axis=1)
+            candidates = candidates[above]
+        if len(candidates) == 0:
+            limits = ", ".join(f"{b.platform}={b.limit_ms:g}ms" for b in budgets)
+            raise InfeasibleBudgetError(
+                f"budgets {limits} cannot all be met by one nested {space.name} family: no member "
+                f"{member + 1} ({platforms[member]}) contains a smaller member that meets its budget"
+            )
+        reachable = candidates

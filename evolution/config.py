@@ -1,0 +1,97 @@
+"""SearchConfig: every setting of a search, from flags or YAML, written to config.json to rerun it."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regnas.errors import ConfigError
+
+DEFAULT_OBJECTIVES = ("error", "nf")
+
+
+@dataclass
+class SearchConfig:
+    """Defaults give the quick CPU run of ``regnas-evolve --space nasbench201`` on the embedded data."""
+
+    space: str = "nasbench201"
+    dataset: str = "default"
+    data_path: str | None = None
+    seed: int = 0
+    members: int = 2
+    platforms: list[str] = field(default_factory=list)
+    budgets: dict[str, float] = field(default_factory=dict)
+    objectives: list[str] | None = None
+    algorithm: str = "nsga2"
+    population: int = 20
+    generations: int = 12
+    crossover: str = "column"
+    crossover_prob: float = 0.9
+    mutation_prob_var: float | None = None
+    flip_reduce: str = "sum"
+    reward_lambda: float = 1.0
+    pick: str = "pseudo-weights"
+    supernet: str | None = None
+    supernet_settings: dict[str, int] = field(default_factory=lambda: {"C": 8, "N": 1})
+    train_epochs: int = 15
+    train_batch_size: int = 128
+    train_sampling: str = "sandwich"
+    calibration_size: int = 500
+    validation_size: int | None = None
+    test_size: int | None = None
+    eval_batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        if self.platforms and self.members not in (len(self.platforms), 2):
+            raise ConfigError(f"--members {self.members} does not match {len(self.platforms)} platforms {self.platforms}")
+        if self.platforms:
+            self.members = len(self.platforms)
+        if self.members < 1:
+            raise ConfigError(f"a family needs at least 1 member, got --members {self.members}")
+        for name in ("population", "generations", "train_epochs", "train_batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        unknown = set(self.budgets) - set(self.platforms)
+        if unknown:
+            raise ConfigError(f"budget for {sorted(unknown)[0]!r}, which is not among --platforms {self.platforms or '(none)'}")
+        if len(set(self.platforms)) != len(self.platforms):
+            raise ConfigError(f"--platforms lists a platform twice: {self.platforms}; each member needs its own")
+
+    @property
+    def member_names(self) -> list[str]:
+        return list(self.platforms) if self.platforms else [f"m{k + 1}" for k in range(self.members)]
+
+    @property
+    def objective_specs(self) -> list[str]:
+        if self.objectives:
+            return list(self.objectives)
+        return [*DEFAULT_OBJECTIVES, *(["latency"] if self.platforms and not self.budgets else [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SearchConfig:
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown config key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        text = path.read_text()
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings")
+        return cls.from_dict(values)

@@ -1,0 +1,72 @@
+"""FamilyProblem: pymoo's view of family search (X: K members' genes, F: objectives, G: budgets)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+from evolution.genome import FamilyGenome
+from regnas.family import EvaluationContext, FamilyView
+from regnas.objectives import Objective
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``latency_ms(member on platform) <= limit_ms``, as the pymoo constraint ``latency - limit <= 0``."""
+
+    member: int
+    platform: str
+    limit_ms: float
+
+    @property
+    def name(self) -> str:
+        return f"latency@{self.platform}<={self.limit_ms:g}ms"
+
+    def violation(self, family: FamilyView) -> float:
+        return family[self.member].latency_ms(self.platform) - self.limit_ms
+
+
+class FamilyProblem(Problem):
+    """Minimise every objective column of a nested family; budgets become inequality constraints.
+
+    The evaluation context (supernet, evaluator, tables) and the objectives (which may be lambdas or
+    user functions) are not pickled with the problem: a search checkpoint holds the algorithm, and
+    ``attach`` hands a resumed problem both again.
+    """
+
+    def __init__(self, genome: FamilyGenome, objectives: Sequence[Objective], budgets: Sequence[Budget],
+                 context: EvaluationContext):
+        self.genome = genome
+        self.objectives = list(objectives)
+        self.budgets = list(budgets)
+        self.columns = [c for o in self.objectives for c in o.columns(context.member_names)]
+        self.signs = np.array([o.sign for o in self.objectives for _ in o.columns(context.member_names)])
+        self.context: EvaluationContext | None = context
+        super().__init__(n_var=genome.n_var, n_obj=len(self.columns), n_ieq_constr=len(self.budgets),
+                         xl=np.zeros(genome.n_var, dtype=np.int64), xu=genome.upper, vtype=int)
+
+    def attach(self, context: EvaluationContext, objectives: Sequence[Objective]) -> None:
+        columns = [c for o in objectives for c in o.columns(context.member_names)]
+        if columns != self.columns:
+            raise ValueError(f"objective columns {columns} differ from the checkpoint's {self.columns}")
+        self.context, self.objectives = context, list(objectives)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "context": None, "objectives": None}
+
+    def family(self, x: np.ndarray) -> FamilyView:
+        if self.context is None:
+            raise RuntimeError("FamilyProblem has no evaluation context; call attach() after loading a checkpoint")
+        return self.context.family(self.genome.decode(x))
+
+    def objective_values(self, family: FamilyView) -> list[float]:
+        """Objective columns in natural units (accuracy as accuracy, not negated)."""
+        return [v for o in self.objectives for v in o.values(family)]
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        families = [self.family(x) for x in np.asarray(X, dtype=np.int64)]
+        out["F"] = np.array([self.objective_values(f) for f in families], dtype=np.float64) * self.signs
+        if self.budgets:
+            out["G"] = np.array([[b.violation(f) for b in self.budgets] for f in families], dtype=np.float64)

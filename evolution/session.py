@@ -1,0 +1,103 @@
+"""Build a search from its config: space, data, supernet (loaded, cached or trained), evaluator, problem."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from evolution.config import SearchConfig
+from evolution.genome import FamilyGenome
+from evolution.problem import Budget, FamilyProblem
+from regnas.data import ImageData, load_data
+from regnas.errors import CheckpointError, ConfigError
+from regnas.evaluate import Evaluator
+from regnas.family import EvaluationContext
+from regnas.model_stats import ModelStats
+from regnas.objectives import Objective, get_objective
+from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, train_supernet
+from search_spaces.base import SearchSpace
+from search_spaces.registry import get_space
+from search_spaces.supernet import Supernet
+
+
+@dataclass
+class Session:
+    """Everything a search evaluates with; rebuilt (not pickled) when a run resumes."""
+
+    config: SearchConfig
+    space: SearchSpace
+    data: ImageData
+    supernet: Supernet
+    supernet_path: Path | None
+    evaluator: Evaluator
+    context: EvaluationContext
+    objectives: list[Objective]
+    budgets: list[Budget]
+    genome: FamilyGenome
+
+    def problem(self) -> FamilyProblem:
+        return FamilyProblem(self.genome, self.objectives, self.budgets, self.context)
+
+
+def cache_dir() -> Path:
+    """Where quick supernets are kept between runs: $REGNAS_CACHE, else ~/.cache/regnas."""
+    root = os.environ.get("REGNAS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "regnas"
+    return Path(root)
+
+
+def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *, progress: bool) -> tuple[Supernet, Path]:
+    """The checkpoint given by ``config.supernet``, else a quick supernet trained once and cached."""
+    if config.supernet:
+        supernet = load_supernet(config.supernet, space=space.name)
+        shape = (data.num_classes, data.in_channels)
+        if (supernet.settings.get("num_classes"), supernet.settings.get("in_channels")) != shape:
+            raise CheckpointError(
+                f"supernet {config.supernet!r} has {supernet.settings.get('num_classes')} classes and "
+                f"{supernet.settings.get('in_channels')} input channels; dataset {data.name!r} has {shape[0]} and {shape[1]}"
+            )
+        return supernet, Path(config.supernet)
+    settings = {**space.supernet_defaults, **config.supernet_settings,
+                "num_classes": data.num_classes, "in_channels": data.in_channels}
+    train = TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
+                        sampling=config.train_sampling, seed=config.seed)
+    identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir() / "supernets" / f"{space.name}-{digest}.pt"
+    try:
+        supernet = space.supernet(**settings)
+    except TypeError as error:
+        raise ConfigError(f"supernet settings {config.supernet_settings} do not fit {space.name}: {error}") from None
+    if path.exists() and read_checkpoint(path, space.name, settings).get("epoch") == train.epochs:
+        return load_supernet(path, space.name, settings), path
+    if progress:
+        print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
+              f"{train.sampling} sampling) -> {path}", file=sys.stderr)
+    train_supernet(supernet, data, train, checkpoint=path, progress=progress)  # resumes a partial checkpoint
+    return supernet, path
+
+
+def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True) -> Session:
+    space = get_space(config.space)
+    data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
+                     validation_size=config.validation_size, test_size=config.test_size)
+    objectives = [get_objective(spec) for spec in config.objective_specs]
+    supernet, supernet_path = obtain_supernet(config, space, data, progress=progress)
+    evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=run_dir)
+    latency_ms, budgets = None, []
+    if config.platforms:
+        from evolution.budgets import latency_function, make_budgets
+
+        latency_ms = latency_function(space, config.platforms)
+        budgets = make_budgets(space, config)
+    context = EvaluationContext(space, evaluator, ModelStats(supernet, data.image_size), config.member_names,
+                                list(config.platforms) or [None] * config.members, latency_ms,
+                                config.flip_reduce, config.reward_lambda)
+    return Session(config, space, data, supernet, supernet_path, evaluator, context, objectives, budgets,
+                   FamilyGenome(space, config.members))
+
+
+def _fmt(settings: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in settings.items())

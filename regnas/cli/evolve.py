@@ -1,0 +1,105 @@
+"""regnas-evolve: search a nested, regression-aware family of architectures and write a run folder."""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from evolution.config import SearchConfig
+from regnas.cli.common import ArgumentParser, entry_point
+from regnas.errors import ConfigError
+
+EPILOG = """examples:
+  regnas-evolve --space nasbench201
+  regnas-evolve --space nasbench201 --platforms pixel3,titan_rtx_1 --budget pixel3=12ms
+  regnas-evolve --objectives error,nfr,params --pick reward:2 --out runs/demo
+  regnas-evolve --resume runs/demo --generations 30
+"""
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="regnas-evolve", description=__doc__, epilog=EPILOG,
+                       formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="YAML or JSON file of settings (flags override it)")
+    p.add_argument("--space", help="search space (default nasbench201); see `regnas spaces`")
+    p.add_argument("--dataset", help="default (embedded CIFAR-10 subset), cifar10, fashion-mnist or npz")
+    p.add_argument("--data-path", help="file or folder of --dataset")
+    p.add_argument("--out", help="run folder (default runs/<space>-<time>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (only --generations may change)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--members", type=int, help="family size K when no --platforms are given (default 2)")
+    p.add_argument("--platforms", help="comma-separated platforms, small to large, one per member; see `regnas platforms`")
+    p.add_argument("--budget", action="append", default=[], metavar="PLATFORM=MSms",
+                   help="latency budget of that platform's member, e.g. pixel3=12ms (repeatable)")
+    p.add_argument("--objectives", help="comma-separated objectives (default error,nf; +latency with --platforms); "
+                                        "see `regnas objectives`; module:function for your own")
+    p.add_argument("--algorithm", help="pymoo algorithm: nsga2 (default), nsga3, unsga3, agemoea, spea2, smsemoa, ga")
+    p.add_argument("--population", type=int)
+    p.add_argument("--generations", type=int)
+    p.add_argument("--crossover", help="column (default), member or uniform")
+    p.add_argument("--flip-reduce", help="fold flips of consecutive pairs: sum (default) or max")
+    p.add_argument("--reward-lambda", type=float, help="lambda of the reward objective and pick rule")
+    p.add_argument("--pick", help="pseudo-weights[:w,...] (default), reward[:lambda] or best:COLUMN")
+    p.add_argument("--supernet", metavar="CKPT", help="trained supernet checkpoint (default: train a quick one, cached)")
+    p.add_argument("--train-epochs", type=int, help="epochs of the quick supernet (default 15)")
+    p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
+    p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
+    p.add_argument("--validation-size", type=int, help="held-out images used for fitness")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def config_from_args(args) -> SearchConfig:
+    values = SearchConfig.load(args.config).to_dict() if args.config else {}
+    simple = {"space": args.space, "dataset": args.dataset, "data_path": args.data_path, "seed": args.seed,
+              "members": args.members, "algorithm": args.algorithm, "population": args.population,
+              "generations": args.generations, "crossover": args.crossover, "flip_reduce": args.flip_reduce,
+              "reward_lambda": args.reward_lambda, "pick": args.pick, "supernet": args.supernet,
+              "train_epochs": args.train_epochs, "validation_size": args.validation_size}
+    values.update({k: v for k, v in simple.items() if v is not None})
+    if args.platforms:
+        values["platforms"] = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    if args.objectives:
+        values["objectives"] = [o.strip() for o in args.objectives.split(",") if o.strip()]
+    if args.budget:
+        values["budgets"] = dict(parse_budget(b) for b in args.budget)
+    settings = {k: getattr(args, k) for k in ("C", "N") if getattr(args, k) is not None}
+    if settings:
+        values["supernet_settings"] = {**SearchConfig().supernet_settings, **values.get("supernet_settings", {}), **settings}
+    return SearchConfig.from_dict(values)
+
+
+def parse_budget(text: str) -> tuple[str, float]:
+    platform, sep, value = text.partition("=")
+    number = value.strip().removesuffix("ms")
+    try:
+        if not sep or not platform:
+            raise ValueError
+        limit = float(number)
+    except ValueError:
+        raise ConfigError(f"budget {text!r} is not PLATFORM=NUMBERms, e.g. pixel3=12ms") from None
+    if limit <= 0:
+        raise ConfigError(f"budget {text!r} must be a positive number of milliseconds")
+    return platform.strip(), limit
+
+
+@entry_point("regnas-evolve")
+def main(argv: Sequence[str] | None = None) -> int:
+    from evolution.search import load_config, search
+
+    args = parser().parse_args(argv)
+    start = time.perf_counter()
+    if args.resume:
+        config = load_config(args.resume)
+        if args.generations is not None:
+            config.generations = args.generations
+        run_dir = Path(args.resume)
+    else:
+        config = config_from_args(args)
+        run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet)
+    print(result.summary())
+    print(f"wrote {run_dir}/ (result.json, pareto.csv, pareto.png, history.jsonl, config.json) "
+          f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
+    return 0

@@ -1,0 +1,299 @@
+"""Image data sets: the embedded CIFAR-10 subset, full CIFAR-10, Fashion-MNIST and npz files, split four ways."""
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from regnas.errors import DataError
+
+DATASETS = ("default", "cifar10", "fashion-mnist", "npz")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+FASHION_CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+DEFAULT_RESOURCE = "cifar10_subset.npz"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images as uint8 ``(N, C, H, W)`` and integer labels ``(N,)``, kept in memory."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, index: np.ndarray) -> Split:
+        index_t = torch.as_tensor(index, dtype=torch.long)
+        return Split(self.images[index_t], self.labels[index_t])
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """The four disjoint splits of a data set: supernet training, BN calibration, search
+    validation (fitness) and test (the final report only)."""
+
+    name: str
+    train: Split
+    calibration: Split
+    validation: Split
+    test: Split
+    class_names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    seed: int
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.train.images.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train.images.shape[2])
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return (images.float() / 255.0 - mean) / std
+
+    def batches(
+        self,
+        split: Split,
+        batch_size: int,
+        *,
+        generator: torch.Generator | None = None,
+        augment: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Normalised float batches; shuffled and augmented (pad-4 crop, flip) only with a generator."""
+        if augment and generator is None:
+            raise ValueError("augmentation draws random crops: pass a seeded torch.Generator")
+        order = torch.randperm(len(split), generator=generator) if generator is not None else torch.arange(len(split))
+        for start in range(0, len(split), batch_size):
+            index = order[start : start + batch_size]
+            images = split.images[index]
+            if augment:
+                images = random_crop_flip(images, generator)
+            yield self.normalize(images), split.labels[index]
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "seed": self.seed,
+            "sizes": {s: len(getattr(self, s)) for s in ("train", "calibration", "validation", "test")},
+            "image_shape": [self.in_channels, self.image_size, self.image_size],
+            "num_classes": self.num_classes,
+        }
+
+
+def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:
+    """The standard CIFAR augmentation on a uint8 batch, every draw from ``generator``."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (padding,) * 4)
+    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
+    flip = torch.rand(n, generator=generator) < 0.5
+    rows = (dy.view(n, 1) + torch.arange(h).view(1, h)).view(n, 1, h, 1).expand(n, images.shape[1], h, w + 2 * padding)
+    cropped = padded.gather(2, rows)
+    cols = dx.view(n, 1) + torch.arange(w).view(1, w)
+    cols = torch.where(flip.view(n, 1), cols.flip(1), cols)
+    cols = cols.view(n, 1, 1, w).expand(n, images.shape[1], h, w)
+    return cropped.gather(3, cols)
+
+
+def load_data(
+    name: str = "default",
+    path: str | Path | None = None,
+    *,
+    seed: int = 0,
+    calibration_size: int = 500,
+    validation_size: int | None = None,
+    test_size: int | None = None,
+) -> ImageData:
+    """Load a data set and split it, stratified and seeded.
+
+    The calibration split is cut from the training images; validation and test from the held-out
+    images (by default half each). ``name``: one of ``DATASETS``; ``path`` for cifar10 (the npz of
+    JPEG bytes or torchvision's ``cifar-10-batches-py`` folder), fashion-mnist (folder of IDX .gz
+    files, default ``/usr/share/datasets/fashion-mnist``) and npz (``x_train, y_train, x_test, y_test``).
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    if name in ("cifar10", "npz") and path is None:
+        raise DataError(f"dataset {name!r} needs --data-path (the folder or .npz file holding it)")
+    if name == "default":
+        with resources.as_file(resources.files("regnas") / "resources" / DEFAULT_RESOURCE) as file:
+            (x_train, y_train, x_held, y_held), source = _read_jpeg_npz(Path(file)), "embedded CIFAR-10 subset"
+        classes = CIFAR10_CLASSES
+    elif name == "cifar10":
+        (x_train, y_train, x_held, y_held), source = _read_cifar10(_existing(path)), str(path)
+        classes = CIFAR10_CLASSES
+    elif name == "fashion-mnist":
+        folder = _existing(path or FASHION_MNIST_DIR, hint="install Debian's dataset-fashion-mnist or pass --data-path")
+        (x_train, y_train, x_held, y_held), source = _read_fashion_mnist(folder), str(folder)
+        classes = FASHION_CLASSES
+    else:
+        (x_train, y_train, x_held, y_held), source = _read_plain_npz(_existing(path)), str(path)
+        classes = tuple(str(c) for c in range(int(max(y_train.max(), y_held.max())) + 1))
+    return split_data(
+        name, x_train, y_train, x_held, y_held, classes, source=source, seed=seed,
+        calibration_size=calibration_size, validation_size=validation_size, test_size=test_size,
+    )
+
+
+def split_data(
+    name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_held: np.ndarray,
+    y_held: np.ndarray,
+    class_names: tuple[str, ...],
+    *,
+    source: str,
+    seed: int,
+    calibration_size: int,
+    validation_size: int | None,
+    test_size: int | None,
+) -> ImageData:
+    """Stratified, seeded, disjoint splits of NCHW uint8 arrays."""
+    rng = np.random.default_rng(seed)
+    if not 0 < calibration_size < len(y_train):
+        raise DataError(f"calibration size {calibration_size} must be between 1 and {len(y_train) - 1} (training images)")
+    calib_index, train_index = stratified_split(y_train, calibration_size, rng)
+    validation_size = len(y_held) // 2 if validation_size is None else validation_size
+    if not 0 < validation_size < len(y_held):
+        raise DataError(f"validation size {validation_size} must be between 1 and {len(y_held) - 1} (held-out images)")
+    val_index, test_index = stratified_split(y_held, validation_size, rng)
+    if test_size is not None:
+        if not 0 < test_size <= len(test_index):
+            raise DataError(f"test size {test_size} must be between 1 and {len(test_index)} (held-out images left)")
+        test_index = test_index[stratified_split(y_held[test_index], test_size, rng)[0]] if test_size < len(test_index) else test_index
+    train = Split(torch.from_numpy(np.ascontiguousarray(x_train)), torch.from_numpy(y_train.astype(np.int64)))
+    held = Split(torch.from_numpy(np.ascontiguousarray(x_held)), torch.from_numpy(y_held.astype(np.int64)))
+    train_split = train.subset(train_index)
+    scaled = train_split.images.float() / 255.0
+    mean = tuple(float(m) for m in scaled.mean(dim=(0, 2, 3)))
+    std = tuple(float(s) for s in scaled.std(dim=(0, 2, 3)))
+    return ImageData(
+        name=name, train=train_split, calibration=train.subset(calib_index), validation=held.subset(val_index),
+        test=held.subset(test_index), class_names=class_names, mean=mean, std=std, seed=seed, source=source,
+    )
+
+
+def stratified_split(labels: np.ndarray, first_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of two disjoint parts, the first of ``first_size`` with class shares as in ``labels``."""
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.floor(counts * first_size / len(labels)).astype(np.int64)
+    # Hand the rounding remainder to the classes with the largest fractional parts.
+    remainder = first_size - int(quota.sum())
+    fractions = counts * first_size / len(labels) - quota
+    quota[np.argsort(-fractions, kind="stable")[:remainder]] += 1
+    first, second = [], []
+    for cls, take in zip(classes, quota):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        first.append(members[:take])
+        second.append(members[take:])
+    return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
+
+
+def _existing(path: str | Path, hint: str = "") -> Path:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"data path {str(path)!r} does not exist" + (f"; {hint}" if hint else ""))
+    return path
+
+
+def decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Concatenated JPEG files -> uint8 NCHW array."""
+    from PIL import Image
+
+    images = [np.asarray(Image.open(io.BytesIO(data[a:b].tobytes())).convert("RGB")) for a, b in zip(offsets[:-1], offsets[1:])]
+    return np.stack(images).transpose(0, 3, 1, 2).copy()
+
+
+def _read_jpeg_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with np.load(path) as npz:
+        missing = {"train_bytes", "train_offsets", "y_train", "test_bytes", "test_offsets", "y_test"} - set(npz.files)
+        if missing:
+            raise DataError(f"{str(path)!r} lacks keys {sorted(missing)} of the CIFAR-10 JPEG npz format")
+        return (
+            decode_jpegs(npz["train_bytes"], npz["train_offsets"]), npz["y_train"],
+            decode_jpegs(npz["test_bytes"], npz["test_offsets"]), npz["y_test"],
+        )
+
+
+def _read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if path.is_file():
+        return _read_jpeg_npz(path)
+    folder = path / "cifar-10-batches-py" if (path / "cifar-10-batches-py").is_dir() else path
+    files = [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]
+    if not all(f.is_file() for f in files):
+        raise DataError(
+            f"{str(path)!r} is neither the CIFAR-10 JPEG npz nor a cifar-10-batches-py folder "
+            "(data_batch_1..5, test_batch)"
+        )
+    parts = []
+    for f in files:
+        with open(f, "rb") as handle:
+            batch = pickle.load(handle, encoding="latin1")
+        parts.append((np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32), np.asarray(batch["labels"], dtype=np.uint8)))
+    x_train = np.concatenate([p[0] for p in parts[:5]])
+    y_train = np.concatenate([p[1] for p in parts[:5]])
+    return x_train, y_train, parts[5][0], parts[5][1]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read()
+    dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def _read_fashion_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise DataError(f"{str(folder)!r} lacks the Fashion-MNIST files {missing}")
+    x_train, y_train, x_test, y_test = (_read_idx(folder / n) for n in names)
+    return x_train[:, None].copy(), y_train, x_test[:, None].copy(), y_test
+
+
+def _read_plain_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        npz = np.load(path)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {str(path)!r} as an npz file: {error}") from None
+    with npz:
+        if {"train_bytes", "train_offsets"} <= set(npz.files):
+            return _read_jpeg_npz(path)
+        missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
+        if missing:
+            raise DataError(f"{str(path)!r} lacks keys {sorted(missing)}; an npz data set holds x_train, y_train, x_test, y_test")
+        arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    images = []
+    for x in (arrays[0], arrays[2]):
+        if x.dtype != np.uint8 or x.ndim not in (3, 4):
+            raise DataError(f"{str(path)!r}: images must be uint8 of shape (N, H, W), (N, H, W, C) or (N, C, H, W), got {x.dtype} {x.shape}")
+        if x.ndim == 3:
+            x = x[:, None]
+        elif x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+            x = x.transpose(0, 3, 1, 2)
+        images.append(np.ascontiguousarray(x))
+    return images[0], arrays[1].astype(np.int64), images[1], arrays[3].astype(np.int64)

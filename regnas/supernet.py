@@ -1,0 +1,180 @@
+"""Weight-sharing supernet training for any space: sampling rules, seeded loop, atomic resumable checkpoints."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from regnas.data import ImageData
+from regnas.errors import CheckpointError, ConfigError
+from regnas.io import atomic_write
+from search_spaces.base import Arch, SearchSpace
+from search_spaces.registry import get_space
+from search_spaces.supernet import Supernet
+
+CHECKPOINT_FORMAT = "regnas-supernet/1"
+
+# ---- sampling rules: which sub-networks share each optimisation step ------------------------------
+SamplingRule = Callable[[SearchSpace, np.random.Generator], list[Arch]]
+
+
+def sandwich(space: SearchSpace, rng: np.random.Generator) -> list[Arch]:
+    """The largest network and a random nested pair (old ⊑ new): trains the weights nested families share."""
+    return [space.largest(), *space.sample_family(2, rng)]
+
+
+def uniform(space: SearchSpace, rng: np.random.Generator) -> list[Arch]:
+    """One uniformly drawn path per step (single-path one-shot)."""
+    return [space.sample(rng)]
+
+
+SAMPLING_RULES: dict[str, SamplingRule] = {"sandwich": sandwich, "uniform": uniform}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run; part of the checkpoint."""
+
+    epochs: int = 15
+    batch_size: int = 128
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    sampling: str = "sandwich"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sampling not in SAMPLING_RULES:
+            raise ConfigError(f"unknown sampling rule {self.sampling!r}; allowed: {', '.join(SAMPLING_RULES)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"epochs ({self.epochs}) and batch size ({self.batch_size}) must be positive")
+
+
+@dataclass
+class TrainState:
+    """Where a run stands: completed epochs, per-epoch log, and the random generators' states."""
+
+    epoch: int = 0
+    log: list[dict[str, float]] = field(default_factory=list)
+
+
+def train_supernet(
+    supernet: Supernet,
+    data: ImageData,
+    config: TrainConfig,
+    *,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+) -> Supernet:
+    """Train ``supernet`` in place; with ``checkpoint``, save after every epoch and resume from it if present.
+
+    Randomness: architectures come from ``numpy.random.default_rng(seed)``, batch order and
+    augmentation from a ``torch.Generator`` seeded with ``seed``; both are saved in the checkpoint,
+    so an interrupted run resumes to the same weights as an uninterrupted one.
+    """
+    space = supernet.space
+    rule = SAMPLING_RULES[config.sampling]
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.SGD(
+        supernet.parameters(), lr=config.learning_rate, momentum=config.momentum,
+        weight_decay=config.weight_decay, nesterov=True,
+    )
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+    state = TrainState()
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = read_checkpoint(checkpoint, supernet.space_name, supernet.settings)
+        if saved.get("train_config") != asdict(config):
+            raise CheckpointError(
+                f"checkpoint {str(checkpoint)!r} was trained with {saved.get('train_config')}, not {asdict(config)}; "
+                "use another --out or the same settings"
+            )
+        supernet.load_state_dict(saved["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        generator.set_state(saved["torch_rng"])
+        state = TrainState(epoch=saved["epoch"], log=saved["log"])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    supernet.train()
+    for epoch in range(state.epoch, config.epochs):
+        start, total_loss, seen = time.perf_counter(), 0.0, 0
+        batches = data.batches(data.train, config.batch_size, generator=generator, augment=True)
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
+                   file=sys.stderr, leave=False, dynamic_ncols=True)
+        for images, labels in bar:
+            optimizer.zero_grad(set_to_none=True)
+            archs = rule(space, rng)
+            for arch in archs:
+                loss = loss_fn(supernet(images, arch), labels) / len(archs)
+                loss.backward()
+                total_loss += loss.item() * len(labels)
+            nn.utils.clip_grad_norm_(supernet.parameters(), 5.0)
+            optimizer.step()
+            scheduler.step()
+            seen += len(labels)
+            bar.set_postfix(loss=f"{total_loss / seen:.3f}")
+        state.epoch = epoch + 1
+        state.log.append({"epoch": state.epoch, "loss": total_loss / seen, "seconds": time.perf_counter() - start,
+                          "lr": scheduler.get_last_lr()[0]})
+        if progress:
+            print(f"epoch {state.epoch}/{config.epochs}  loss {total_loss / seen:.4f}  "
+                  f"{state.log[-1]['seconds']:.1f}s", file=sys.stderr)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, supernet, train_config=config, data=data.describe(), epoch=state.epoch,
+                            log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                            numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state())
+    supernet.eval()
+    return supernet
+
+
+def save_checkpoint(path: str | Path, supernet: Supernet, **extra: Any) -> Path:
+    """Write ``{format, space, settings, state_dict, checksum, ...extra}`` atomically."""
+    extra = {k: (asdict(v) if k == "train_config" else v) for k, v in extra.items()}
+    payload = {"format": CHECKPOINT_FORMAT, **supernet.identity(), "state_dict": supernet.state_dict(),
+               "checksum": supernet.checksum(), **extra}
+    return atomic_write(path, lambda handle: torch.save(payload, handle))
+
+
+def read_checkpoint(path: str | Path, space: str | None = None, settings: Mapping[str, Any] | None = None) -> dict:
+    """Load a checkpoint dict and check it is a regnas supernet of ``space`` with ``settings``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"supernet checkpoint {str(path)!r} does not exist")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises many types for a file that is not a checkpoint
+        raise CheckpointError(f"{str(path)!r} is not a readable supernet checkpoint ({type(error).__name__})") from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not a regnas supernet checkpoint (format {CHECKPOINT_FORMAT})")
+    if space is not None and saved["space"] != space:
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a {saved['space']!r} supernet, not {space!r}")
+    if settings is not None and dict(saved["settings"]) != dict(settings):
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} has settings {_fmt(saved['settings'])}, not {_fmt(settings)}"
+        )
+    return saved
+
+
+def load_supernet(path: str | Path, space: str | None = None, settings: Mapping[str, Any] | None = None) -> Supernet:
+    """Rebuild the supernet a checkpoint describes (checked against ``space``/``settings`` when given)."""
+    saved = read_checkpoint(path, space, settings)
+    supernet = get_space(saved["space"]).supernet(**saved["settings"])
+    supernet.load_state_dict(saved["state_dict"])
+    return supernet.eval()
+
+
+def _fmt(settings: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
