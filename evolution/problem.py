@@ -42,7 +42,9 @@ class FamilyProblem(Problem):
         self.objectives = list(objectives)
         self.budgets = list(budgets)
         self.columns = [c for o in self.objectives for c in o.columns(context.member_names)]
-        self.signs = np.array([o.sign for o in self.objectives for _ in o.columns(context.member_names)])
+        self.directions = [o.direction for o in self.objectives for _ in o.columns(context.member_names)]
+        self.units = [o.unit for o in self.objectives for _ in o.columns(context.member_names)]
+        self.signs = np.array([-1.0 if d == "max" else 1.0 for d in self.directions])
         self.context: EvaluationContext | None = context
         super().__init__(n_var=genome.n_var, n_obj=len(self.columns), n_ieq_constr=len(self.budgets),
                          xl=np.zeros(genome.n_var, dtype=np.int64), xu=genome.upper, vtype=int)

@@ -97,6 +97,7 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
                               **{name: fn(correct[i], correct[j]) for name, fn in metrics.PAIR_METRICS.items()},
                               "nfr_ci95": [ci.low, ci.high]})
     info = {
+        "directions": problem.directions, "units": problem.units,
         "space": session.space.name, "members": config.member_names, "platforms": config.platforms,
         "objectives": config.objective_specs, "budgets": config.budgets, "pick": config.pick,
         "flips_split": "test", "test_size": len(session.data.test), "validation_size": len(session.data.validation),

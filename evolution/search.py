@@ -112,6 +112,8 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
         "subnets_computed": computed,
         "seconds": round(seconds, 3),
         "columns": problem.columns,
+        "directions": problem.directions,
+        "units": problem.units,
         "front_size": len(opt_keys),
         "population": population,
     }

@@ -43,10 +43,6 @@ class Objective:
             return [float(self.fn(member)) for member in family]
         return [float(self.fn(family))]
 
-    @property
-    def sign(self) -> float:
-        return -1.0 if self.direction == "max" else 1.0
-
 
 # A name maps to an Objective, or (for parametrised names such as latency@pixel3) to a factory of one.
 OBJECTIVES: Registry[Objective] = Registry("objective")

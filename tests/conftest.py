@@ -1,0 +1,60 @@
+"""Shared fixtures: small real data, a small real supernet trained on it, and a finished tiny search run."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evolution.config import SearchConfig
+from regnas.data import load_data
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TINY = {"C": 4, "N": 1}
+
+
+def tiny_config(**overrides: object) -> SearchConfig:
+    """A real search on the embedded data, small enough for tests: C=4, N=1, one training epoch."""
+    values = dict(supernet_settings=dict(TINY), train_epochs=1, population=8, generations=4,
+                  calibration_size=128, validation_size=300, test_size=300, seed=0)
+    values.update(overrides)
+    return SearchConfig(**values)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def regnas_cache(tmp_path_factory) -> Path:
+    """Quick supernets are cached here, not in the user's ~/.cache."""
+    path = tmp_path_factory.mktemp("regnas-cache")
+    os.environ["REGNAS_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    return load_data("default", seed=0, calibration_size=128, validation_size=300, test_size=300)
+
+
+@pytest.fixture(scope="session")
+def tiny_supernet(tiny_data):
+    """A real NAS-Bench-201 supernet (C=4, N=1) trained for one epoch on the embedded images."""
+    from evolution.session import obtain_supernet
+    from search_spaces import get_space
+
+    supernet, _ = obtain_supernet(tiny_config(), get_space("nasbench201"), tiny_data, progress=False)
+    return supernet
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_supernet) -> Path:
+    """A finished tiny search run folder (config.json, history.jsonl, result.json, pareto.csv, pareto.png)."""
+    from evolution.search import search
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    search(tiny_config(), run_dir, progress=False)
+    return run_dir
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
