@@ -5,6 +5,7 @@ import json
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pymoo.core.algorithm import Algorithm
@@ -18,7 +19,7 @@ from evolution.mutation import RandomResetMutation
 from evolution.repair import NestedChainRepair
 from evolution.result import SearchResult, build_result
 from evolution.sampling import NestedFamilySampling
-from evolution.session import Session, build_session
+from evolution.session import Session, build_session, check_config
 from regnas.errors import CheckpointError, ConfigError
 from regnas.io import atomic_write, atomic_write_json, atomic_write_text
 
@@ -39,12 +40,20 @@ def make_search_algorithm(session: Session) -> Algorithm:
     return make_algorithm(config.algorithm, config.population, n_obj, operators)
 
 
-def search(config: SearchConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> SearchResult:
+def search(
+    config: SearchConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_generation: Callable[[dict], None] | None = None,
+) -> SearchResult:
     """Run (or resume) a search into ``run_dir`` and return its result.
 
     After every generation the pymoo algorithm (with its random generator), the history and the
     evaluation cache are written atomically; Ctrl-C keeps the last completed generation, and
     ``resume=True`` continues from it to exactly the result of an uninterrupted run.
+    ``on_generation(record)`` is called after each generation's checkpoint (monitoring, early stopping).
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT
@@ -54,9 +63,9 @@ def search(config: SearchConfig, run_dir: str | Path, *, resume: bool = False, p
             raise ConfigError(f"run {str(run_dir)!r} was started with another config; only --generations may change on resume")
     elif checkpoint_path.exists():
         raise ConfigError(f"run folder {str(run_dir)!r} already holds a search; resume it with --resume {run_dir} or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
+    check_config(config)
     session = build_session(config, run_dir, progress=progress)
+    atomic_write_json(run_dir / "config.json", config.to_dict())
     problem = session.problem()
     if resume:
         if saved["supernet_checksum"] != session.evaluator.checksum:
@@ -84,6 +93,8 @@ def search(config: SearchConfig, run_dir: str | Path, *, resume: bool = False, p
             write_checkpoint(run_dir, config, algorithm, history, session)
             if progress:
                 print(format_record(record, problem.columns, config.generations), file=sys.stderr)
+            if on_generation is not None:
+                on_generation(record)
     except KeyboardInterrupt:
         session.evaluator.save_cache()
         print(f"\ninterrupted after generation {len(history)}; continue with: regnas-evolve --resume {run_dir}",

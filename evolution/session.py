@@ -67,7 +67,7 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir() / "supernets" / f"{space.name}-{digest}.pt"
     try:
-        supernet = space.supernet(**settings)
+        supernet = space.supernet(**settings, init_seed=config.seed)
     except TypeError as error:
         raise ConfigError(f"supernet settings {config.supernet_settings} do not fit {space.name}: {error}") from None
     if path.exists() and read_checkpoint(path, space.name, settings).get("epoch") == train.epochs:
@@ -77,6 +77,27 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)
     train_supernet(supernet, data, train, checkpoint=path, progress=progress)  # resumes a partial checkpoint
     return supernet, path
+
+
+def check_config(config: SearchConfig) -> None:
+    """Fail on every name in the config (space, objectives, algorithm, operators, pick rule, platforms,
+    budgets) before anything slow runs or any file is written."""
+    from evolution.algorithms import ALGORITHMS
+    from evolution.crossover import CROSSOVERS
+    from evolution.pick import make_picker
+    from regnas.errors import UnknownNameError
+
+    space = get_space(config.space)
+    objectives = [get_objective(spec) for spec in config.objective_specs]
+    ALGORITHMS.get(config.algorithm)
+    if config.crossover not in CROSSOVERS:
+        raise UnknownNameError("crossover", config.crossover, CROSSOVERS)
+    make_picker(config.pick, [c for o in objectives for c in o.columns(config.member_names)])
+    if config.platforms:
+        from evolution.budgets import latency_function, make_budgets
+
+        latency_function(space, config.platforms)
+        make_budgets(space, config)
 
 
 def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True) -> Session:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from torch import nn
 
 from regnas.data import ImageData, Split
+from regnas.fast_eval import SubnetEngine, batch_norms
 from regnas.io import atomic_write
 from regnas.metrics import PackedCorrect, correctness
 from search_spaces.base import Arch
@@ -25,6 +27,11 @@ class Evaluator:
     calibration split (the supernet's running statistics belong to no single path). Results are
     cached by the space's functional key (architectures that differ only in ops that cannot reach
     the output share one entry) together with the supernet checksum and the split.
+
+    Predictions equal those of ``supernet.extract(arch)`` after ``recalibrate_module`` on the
+    calibration split (``regnas.fast_eval.SubnetEngine`` says why the faster path keeps them exact).
+    ``workers > 1`` lets ``evaluate_many`` spread the sub-networks it has not seen over that many
+    spawned processes (same predictions; call ``close`` or use ``with`` to stop them early).
     """
 
     def __init__(
@@ -35,9 +42,12 @@ class Evaluator:
         split: str = "validation",
         batch_size: int = 500,
         cache_dir: str | Path | None = None,
+        workers: int = 1,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+        if batch_size < 1 or workers < 1:
+            raise ValueError(f"batch_size ({batch_size}) and workers ({workers}) must be positive")
         # A private copy: recalibration rewrites BatchNorm buffers, the caller's supernet stays as it is.
         self.supernet = copy.deepcopy(supernet).eval()
         self.space = supernet.space
@@ -46,26 +56,34 @@ class Evaluator:
         self.split: Split = getattr(data, split)
         self.labels = self.split.labels.numpy()
         self.batch_size = batch_size
+        self.workers = workers
         self.checksum = supernet.checksum()
-        self._norms = [m for m in self.supernet.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        # Normalise once: every sub-network reads the same tensors.
-        self._calibration = [x for x, _ in data.batches(data.calibration, len(data.calibration))]
-        self._inputs = [x for x, _ in data.batches(self.split, batch_size)]
+        # Normalise once: every sub-network reads the same tensors (elementwise, so chunking changes no bit).
+        calibration = [x for x, _ in data.batches(data.calibration, len(data.calibration))]
+        self.engine = SubnetEngine(self.supernet, calibration, data.normalize(self.split.images), batch_size=batch_size)
+        self._pool = None
         self._cache: dict[str, np.ndarray] = {}
         self.cache_file = Path(cache_dir) / f"predictions-{self.checksum}-{split}.npz" if cache_dir else None
         if self.cache_file is not None and self.cache_file.exists():
             with np.load(self.cache_file) as saved:
                 self._cache = {key: saved[key] for key in saved.files}
         self.n_computed = 0
+        self._n_rechecked_by_workers = 0
+
+    @property
+    def n_rechecked(self) -> int:
+        """Samples whose fast logits were near a tie and were recomputed on the exact path."""
+        return self.engine.n_rechecked + self._n_rechecked_by_workers
 
     def key(self, arch: Arch | str) -> str:
         return self.space.functional_key(self.space.parse(arch))
 
     def predictions(self, arch: Arch | str) -> np.ndarray:
         """Predicted class of every sample of the split, as ``int16`` of shape ``(N,)``."""
+        arch = self.space.parse(arch)
         key = self.key(arch)
         if key not in self._cache:
-            self._cache[key] = self._predict(self.space.parse(arch))
+            self._cache[key] = self.engine.predictions(arch)
             self.n_computed += 1
         return self._cache[key]
 
@@ -79,7 +97,18 @@ class Evaluator:
         return float(self.correct(arch).mean())
 
     def evaluate_many(self, archs: Iterable[Arch | str]) -> list[np.ndarray]:
-        return [self.predictions(a) for a in archs]
+        """Predictions of each architecture; those not cached yet go to the worker processes if any."""
+        parsed = [self.space.parse(a) for a in archs]
+        missing: dict[str, Arch] = {}
+        for arch in parsed:
+            missing.setdefault(self.key(arch), arch)
+        missing = {key: arch for key, arch in missing.items() if key not in self._cache}
+        if self.workers > 1 and len(missing) > 1:
+            for key, (predictions, rechecked) in zip(missing, self._worker_pool().map(list(missing.values()))):
+                self._cache[key] = predictions
+                self.n_computed += 1
+                self._n_rechecked_by_workers += rechecked
+        return [self.predictions(a) for a in parsed]
 
     def is_cached(self, arch: Arch | str) -> bool:
         return self.key(arch) in self._cache
@@ -88,27 +117,31 @@ class Evaluator:
         if self.cache_file is not None and self._cache:
             atomic_write(self.cache_file, lambda handle: np.savez(handle, **self._cache))
 
-    @torch.inference_mode()
-    def _predict(self, arch: Arch) -> np.ndarray:
-        self._recalibrate(arch)
-        outputs = [self.supernet(x, arch).argmax(dim=1) for x in self._inputs]
-        return torch.cat(outputs).numpy().astype(np.int16)
+    def close(self) -> None:
+        """Stop the worker processes (they start again on the next ``evaluate_many`` that needs them)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
-    def _recalibrate(self, arch: Arch) -> None:
-        """Exact population statistics of the calibration images: cumulative averaging (momentum None)."""
-        for norm in self._norms:
-            norm.reset_running_stats()
-            norm.momentum = None
-            norm.train()
-        for x in self._calibration:
-            self.supernet(x, arch)
-        for norm in self._norms:
-            norm.eval()
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _worker_pool(self):
+        if self._pool is None:
+            from regnas.eval_workers import WorkerPool
+
+            self._pool = WorkerPool(self.engine, self.workers)
+            # Workers must not outlive an evaluator that was dropped without close().
+            weakref.finalize(self, self._pool.close)
+        return self._pool
 
 
 def recalibrate_module(module: nn.Module, calibration: Sequence[torch.Tensor]) -> nn.Module:
     """BN recalibration of a plain module (e.g. ``extract(arch)``) on calibration batches."""
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = batch_norms(module)
     with torch.inference_mode():
         for norm in norms:
             norm.reset_running_stats()

@@ -75,7 +75,9 @@ def get_objective(spec: str) -> Objective:
         prefix, _, argument = spec.partition("@")
         if prefix in OBJECTIVE_FACTORIES and argument:
             return OBJECTIVE_FACTORIES.get(prefix)(argument)
-        raise UnknownNameError("objective", spec, list_objectives())
+        raise UnknownNameError("objective", spec, [*list_objectives(), "module:function"])
+    if spec not in OBJECTIVES:
+        raise UnknownNameError("objective", spec, [*list_objectives(), "module:function"])
     return OBJECTIVES.get(spec)
 
 

@@ -75,12 +75,14 @@ def train_supernet(
     *,
     checkpoint: str | Path | None = None,
     progress: bool = True,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
 ) -> Supernet:
     """Train ``supernet`` in place; with ``checkpoint``, save after every epoch and resume from it if present.
 
     Randomness: architectures come from ``numpy.random.default_rng(seed)``, batch order and
     augmentation from a ``torch.Generator`` seeded with ``seed``; both are saved in the checkpoint,
-    so an interrupted run resumes to the same weights as an uninterrupted one.
+    so an interrupted run resumes to the same weights as an uninterrupted one. ``on_epoch_end`` is
+    called with the epoch's log line after its checkpoint is written (logging, early stopping).
     """
     space = supernet.space
     rule = SAMPLING_RULES[config.sampling]
@@ -136,6 +138,8 @@ def train_supernet(
             save_checkpoint(checkpoint, supernet, train_config=config, data=data.describe(), epoch=state.epoch,
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state())
+        if on_epoch_end is not None:
+            on_epoch_end(state.log[-1])
     supernet.eval()
     return supernet
 

@@ -134,8 +134,9 @@ class SearchSpace(ABC):
 
     # ---- supernet and costs ------------------------------------------------------------------
     @abstractmethod
-    def supernet(self, **settings: Any):
-        """Build this space's weight-sharing supernet (a ``search_spaces.supernet.Supernet``)."""
+    def supernet(self, *, init_seed: int = 0, **settings: Any):
+        """Build this space's weight-sharing supernet (a ``search_spaces.supernet.Supernet``), its initial
+        weights drawn from ``torch.Generator().manual_seed(init_seed)``."""
 
     @abstractmethod
     def layers(self, arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,19 @@ class Supernet(nn.Module, ABC):
     @abstractmethod
     def extract(self, arch: Arch | str) -> nn.Module:
         """A standalone ``nn.Module`` of ``arch`` with copies of its weights and BatchNorm statistics."""
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """PyTorch's default initialisation of every conv, linear and norm layer, drawn from ``generator``
+        so that the same seed gives the same supernet (module constructors draw from global state)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                if module.bias is not None:
+                    bound = 1 / math.sqrt(module.weight[0].numel())
+                    nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+            elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.reset_parameters()
 
     def identity(self) -> dict[str, Any]:
         return {"space": self.space_name, "settings": dict(self.settings)}

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from evolution.config import SearchConfig
 from regnas.data import load_data
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("REGNAS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TINY = {"C": 4, "N": 1}
+# One intra-op thread: results do not depend on the machine's core count, and a busy machine does not
+# slow the suite down by the factor oversubscribed OpenMP threads cost.
+torch.set_num_threads(1)
 
 
 def tiny_config(**overrides: object) -> SearchConfig:
@@ -53,6 +57,14 @@ def tiny_run(tmp_path_factory, tiny_supernet) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     search(tiny_config(), run_dir, progress=False)
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The workplace's real data (full CIFAR-10, NAS-Bench-201 table); tests that need it skip without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DATA} is not present (set REGNAS_SHARED_DATA)")
+    return SHARED_DATA
 
 
 @pytest.fixture

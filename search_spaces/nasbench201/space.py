@@ -100,10 +100,10 @@ class NASBench201Space(SearchSpace):
         columns = [_repair_edge([a[e] for a in family], rng) for e in range(len(EDGES))]
         return [tuple(col[k] for col in columns) for k in range(len(family))]
 
-    def supernet(self, **settings: Any):
+    def supernet(self, *, init_seed: int = 0, **settings: Any):
         from search_spaces.nasbench201.supernet import NASBench201Supernet
 
-        return NASBench201Supernet(**{**self.supernet_defaults, **settings})
+        return NASBench201Supernet(**{**self.supernet_defaults, **settings}, init_seed=init_seed)
 
     def layers(self, arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> list[str]:
         from search_spaces.nasbench201.layers import layer_keys

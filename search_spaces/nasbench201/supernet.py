@@ -60,11 +60,14 @@ class SupernetCell(nn.Module):
 
 
 class NASBench201Supernet(Supernet):
-    """Stem, 3 stages of N cells joined by residual reductions, and the classifier (C, N configurable)."""
+    """Stem, 3 stages of N cells joined by residual reductions, and the classifier (C, N configurable).
+
+    ``init_seed`` seeds the initial weights; it is not a setting (a checkpoint's weights replace them).
+    """
 
     space_name = "nasbench201"
 
-    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3):
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3, init_seed: int = 0):
         super().__init__({"C": int(C), "N": int(N), "num_classes": int(num_classes), "in_channels": int(in_channels)})
         self.stem = Stem(in_channels, C)
         self.plan = stage_plan(C, N)
@@ -72,6 +75,7 @@ class NASBench201Supernet(Supernet):
             SupernetCell(c_out) if kind == "cell" else ResidualReduction(c_in, c_out) for kind, c_in, c_out in self.plan
         )
         self.head = Head(4 * C, num_classes)
+        self.reset_parameters(torch.Generator().manual_seed(init_seed))
 
     def forward(self, x: torch.Tensor, arch: Arch | str) -> torch.Tensor:
         arch = _SPACE.parse(arch)

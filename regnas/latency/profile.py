@@ -1,0 +1,171 @@
+"""Measure latency on this machine with PyTorch: every op key of a space (a table), or whole networks."""
+from __future__ import annotations
+
+import datetime
+import importlib
+import platform
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from regnas.errors import ConfigError
+from regnas.latency.schemes import codes_of
+from regnas.latency.table import LatencyTable, LatencyTableError
+from regnas.latency.threads import torch_threads
+from search_spaces.base import Arch, SearchSpace
+
+# Module per space with op_keys(settings, input_shape), build_op(key, batch, generator) and
+# build_network(arch, settings, input_shape, batch, generator); see search_spaces/nasbench201/profiling.py.
+PROFILING_HOOKS: dict[str, str] = {"nasbench201": "search_spaces.nasbench201.profiling"}
+# A timed sample loops an op until it lasts this long: long enough that timer overhead is small for
+# the tiniest ops, short enough that few samples are cut by the scheduler on a shared machine.
+MIN_SAMPLE_S = 5e-5
+
+
+def register_profiling_hooks(space: str, module: str) -> None:
+    """Let ``regnas-profile`` time another space: ``module`` is an importable dotted path."""
+    PROFILING_HOOKS[space] = module
+
+
+def profiling_hooks(space: SearchSpace) -> ModuleType:
+    if space.name not in PROFILING_HOOKS:
+        raise ConfigError(f"space {space.name!r} cannot be profiled yet; spaces with profiling hooks: {', '.join(sorted(PROFILING_HOOKS))}")
+    return importlib.import_module(PROFILING_HOOKS[space.name])
+
+
+def clock_for(threads: int) -> Callable[[], int]:
+    """With one thread, the CPU time of this thread: compute-bound work takes that long on an idle
+    machine, and time the scheduler gives to other jobs on a shared one is left out. With more
+    threads, wall-clock time (CPU time would add up the threads' work)."""
+    return time.thread_time_ns if threads == 1 else time.perf_counter_ns
+
+
+def time_call(run: Callable[[], Any], *, warmup: int, repeats: int, clock: Callable[[], int] = time.perf_counter_ns) -> tuple[float, float]:
+    """(median, interquartile range) in ms of one call, over ``repeats`` timed samples after ``warmup`` calls."""
+    with torch.inference_mode():
+        for _ in range(warmup):
+            run()
+        start = time.perf_counter_ns()
+        run()
+        once = max(time.perf_counter_ns() - start, 100) / 1e9
+        number = max(1, int(MIN_SAMPLE_S / once))
+        samples = []
+        for _ in range(repeats):
+            start = clock()
+            for _ in range(number):
+                run()
+            samples.append((clock() - start) / number / 1e6)
+    quartiles = statistics.quantiles(samples, n=4) if len(samples) > 1 else [samples[0]] * 3
+    return statistics.median(samples), quartiles[2] - quartiles[0]
+
+
+def _round_robin(calls: Sequence[Callable[[], Any]]) -> Callable[[], Any]:
+    """Each call runs the next copy of an op. In a network every op has its own weights, used once
+    per forward pass, so timing one copy in a loop (weights always in cache) underestimates it."""
+    state = {"next": 0}
+
+    def run() -> Any:
+        index = state["next"]
+        state["next"] = (index + 1) % len(calls)
+        return calls[index]()
+
+    return run
+
+
+def _check_counts(warmup: int, repeats: int, threads: int, batch: int) -> None:
+    for name, value, least in (("warmup", warmup, 0), ("repeats", repeats, 1), ("threads", threads, 1), ("batch", batch, 1)):
+        if value < least:
+            raise ConfigError(f"{name} must be an integer >= {least}, got {value}")
+
+
+def profile_table(
+    space: SearchSpace,
+    *,
+    settings: Mapping[str, Any],
+    input_shape: tuple[int, int, int],
+    batch: int,
+    threads: int,
+    repeats: int,
+    warmup: int,
+    rng: np.random.Generator,
+    device: str,
+    progress: bool = True,
+) -> LatencyTable:
+    """Time every op key of ``space``'s ``ops`` scheme at ``settings`` and return the table."""
+    _check_counts(warmup, repeats, threads, batch)
+    hooks = profiling_hooks(space)
+    full = {**space.supernet_defaults, **settings}
+    keys = hooks.op_keys(full, input_shape)
+    generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    entries: dict[str, float] = {}
+    spread: dict[str, float] = {}
+    replicas = hooks.max_repeats(full)
+    with torch_threads(threads):
+        for key in tqdm(keys, desc=f"profiling {space.name} ops", unit="op", disable=not progress):
+            copies = [hooks.build_op(key, batch, generator) for _ in range(replicas)]
+            entries[key], spread[key] = time_call(_round_robin(copies), warmup=warmup + replicas, repeats=repeats, clock=clock_for(threads))
+    meta = {
+        "space": space.name,
+        "device": device,
+        "unit": "ms",
+        "batch": batch,
+        "input_shape": list(input_shape),
+        "settings": dict(settings),
+        "key_scheme": "ops",
+        "resolution_ms": 1e-4,
+        "threads": threads,
+        "framework": f"torch {torch.__version__} (eager, inference mode, float32, CPU)",
+        "host": f"{platform.machine()} {platform.processor() or platform.platform()}",
+        "date": datetime.date.today().isoformat(),
+        "method": (
+            f"profiled op by op: median of {repeats} timed samples ({'thread CPU time' if threads == 1 else 'wall clock'}) "
+            f"after {warmup} warm-up calls, {threads} thread(s), "
+            f"cycling through {replicas} copies of each op"
+        ),
+        "spread_ms": {k: round(v, 6) for k, v in spread.items()},
+    }
+    return LatencyTable(meta, {k: round(v, 6) for k, v in entries.items()})
+
+
+def measure_networks(
+    space: SearchSpace,
+    archs: Sequence[Arch | str] | np.ndarray,
+    *,
+    settings: Mapping[str, Any],
+    input_shape: tuple[int, int, int],
+    batch: int,
+    threads: int,
+    repeats: int,
+    warmup: int,
+    rng: np.random.Generator,
+    progress: bool = True,
+) -> np.ndarray:
+    """End-to-end latency (ms, median of repeats) of each architecture's standalone network."""
+    _check_counts(warmup, repeats, threads, batch)
+    hooks = profiling_hooks(space)
+    full = {**space.supernet_defaults, **settings}
+    generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    decoded = [space.decode(row) for row in codes_of(space, archs)]
+    out = np.empty(len(decoded))
+    with torch_threads(threads):
+        for i, arch in enumerate(tqdm(decoded, desc=f"timing {space.name} networks", unit="net", disable=not progress)):
+            run = hooks.build_network(arch, full, input_shape, batch, generator)
+            out[i] = time_call(run, warmup=warmup, repeats=repeats, clock=clock_for(threads))[0]
+    return out
+
+
+def check_table_settings(table: LatencyTable, settings: Mapping[str, Any], input_shape: tuple[int, int, int], batch: int) -> None:
+    """Refuse to compare a table with networks of other settings than it prices."""
+    mismatched = [f"{k}={v} (table {table.meta['settings'][k]})" for k, v in settings.items() if k in table.meta["settings"] and table.meta["settings"][k] != v]
+    if list(table.input_shape) != list(input_shape):
+        mismatched.append(f"input {list(input_shape)} (table {table.meta['input_shape']})")
+    if table.meta["batch"] != batch:
+        mismatched.append(f"batch {batch} (table {table.meta['batch']})")
+    if mismatched:
+        raise LatencyTableError(f"latency table {table.source or table.meta['device']!r} prices other settings: {', '.join(mismatched)}")

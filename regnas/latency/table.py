@@ -1,0 +1,184 @@
+"""LatencyTable: a JSON lookup table pricing a space's architectures in milliseconds on one device."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regnas.errors import RegnasError
+from search_spaces.base import Arch, SearchSpace
+
+FORMAT_VERSION = 1
+REQUIRED_META = ("space", "device", "unit", "batch", "input_shape", "settings", "key_scheme")
+
+
+class LatencyTableError(RegnasError, ValueError):
+    """A latency table is malformed, belongs to another space or settings, or lacks a key asked for."""
+
+
+class LatencyTable:
+    """``meta`` (space, device, unit ``ms``, batch, input shape, network settings, key scheme, ...)
+    and ``entries`` (key -> ms). ``predict(arch)`` sums the entries of the architecture's keys.
+
+    A table prices an architecture at its own network settings (``meta["settings"]``, e.g. C=16,
+    N=5) and input, whatever the size of the supernet used in the search. Predictions are rounded
+    to ``meta["resolution_ms"]``, the finest step the table's source resolves.
+    """
+
+    def __init__(self, meta: Mapping[str, Any], entries: Mapping[str, float], source: str | None = None):
+        missing = [k for k in REQUIRED_META if k not in meta]
+        if missing:
+            raise LatencyTableError(f"latency table {source or ''} lacks meta field(s) {', '.join(missing)}; required: {', '.join(REQUIRED_META)}")
+        if meta["unit"] != "ms":
+            raise LatencyTableError(f"latency table unit {meta['unit']!r} is not supported; allowed: ms")
+        self.meta = dict(meta)
+        self.meta.setdefault("resolution_ms", 1e-6)
+        self.entries = {str(k): float(v) for k, v in entries.items()}
+        self.source = source
+        self._compiled: dict[tuple[str, ...], np.ndarray] = {}
+
+    # ---- identity -----------------------------------------------------------------------------
+    @property
+    def space(self) -> SearchSpace:
+        from search_spaces.registry import get_space
+
+        return get_space(self.meta["space"])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {**self.space.supernet_defaults, **self.meta["settings"]}
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self.meta["input_shape"])  # type: ignore[return-value]
+
+    @property
+    def scheme(self):
+        from regnas.latency.schemes import get_key_scheme
+
+        return get_key_scheme(self.space, self.meta["key_scheme"])
+
+    def check_space(self, space: SearchSpace | str) -> None:
+        name = space if isinstance(space, str) else space.name
+        if name != self.meta["space"]:
+            raise LatencyTableError(f"latency table {self.source or self.meta['device']!r} prices space {self.meta['space']!r}, not {name!r}")
+
+    # ---- prediction ---------------------------------------------------------------------------
+    def keys(self, arch: Arch | str) -> list[str]:
+        """The keys (with repeats) this table sums for ``arch``."""
+        return self.scheme.keys(self.space.parse(arch), self.settings, self.input_shape)
+
+    def predict(self, arch: Arch | str) -> float:
+        """Latency in ms of ``arch`` (canonical string or gene tuple) at the table's settings."""
+        total = 0.0
+        for key in self.keys(arch):
+            if key not in self.entries:
+                raise self._missing(key)
+            total += self.entries[key]
+        return self._round(total)
+
+    def predict_many(self, archs: Sequence[Arch | str] | np.ndarray) -> np.ndarray:
+        """Latencies in ms of many architectures: strings, gene tuples, or an int array of gene indices (n, genes)."""
+        from regnas.latency.schemes import codes_of
+
+        codes = codes_of(self.space, archs)
+        vocabulary, counts = self.scheme.count_matrix(self.space, codes, self.settings, self.input_shape)
+        values = self._values(tuple(vocabulary), counts)
+        return self._round(np.asarray(counts @ values, dtype=np.float64).reshape(-1))
+
+    def _values(self, vocabulary: tuple[str, ...], counts) -> np.ndarray:
+        if vocabulary not in self._compiled:
+            self._compiled[vocabulary] = np.array([self.entries.get(k, np.nan) for k in vocabulary])
+        values = self._compiled[vocabulary]
+        absent = np.flatnonzero(np.isnan(values))
+        if len(absent):
+            used = np.asarray(abs(counts[:, absent]).sum(axis=0)).reshape(-1)
+            if used.any():
+                raise self._missing(vocabulary[absent[np.flatnonzero(used)[0]]])
+            values = np.nan_to_num(values)
+        return values
+
+    def _round(self, value):
+        step = float(self.meta["resolution_ms"])
+        return np.round(np.asarray(value) / step) * step if np.ndim(value) else float(round(value / step) * step)
+
+    def _missing(self, key: str) -> LatencyTableError:
+        return LatencyTableError(
+            f"latency table {self.source or self.meta['device']!r} has no entry for key {key!r} "
+            f"(it has {len(self.entries)} keys of scheme {self.meta['key_scheme']!r} at settings {self.meta['settings']})"
+        )
+
+    # ---- files --------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT_VERSION, "meta": self.meta, "entries": {k: {"ms": v} for k, v in sorted(self.entries.items())}}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write atomically (a temporary file, then rename), so an interrupted save leaves no half file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w") as out:
+                json.dump(self.to_json(), out, indent=1)
+                out.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.source = str(path)
+        return path
+
+    @classmethod
+    def from_json(cls, data: Any, source: str | None = None) -> LatencyTable:
+        if not isinstance(data, dict) or not isinstance(data.get("meta"), dict) or not isinstance(data.get("entries"), dict):
+            raise LatencyTableError(f"{source or 'latency table'} is not a latency table: expected a JSON object with 'meta' and 'entries'")
+        entries = {}
+        for key, value in data["entries"].items():
+            ms = value.get("ms") if isinstance(value, dict) else value
+            if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not np.isfinite(ms):
+                raise LatencyTableError(f"{source or 'latency table'}: entry {key!r} must be a number of ms or {{'ms': number}}, got {value!r}")
+            entries[key] = ms
+        table = cls(data["meta"], entries, source)
+        from search_spaces.registry import list_spaces
+
+        if table.meta["space"] not in list_spaces():
+            raise LatencyTableError(f"{source or 'latency table'} prices unknown space {table.meta['space']!r}; allowed: {', '.join(list_spaces())}")
+        return table
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], space: SearchSpace | str | None = None) -> LatencyTable:
+        """Read a table; with ``space``, refuse one that prices another space."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise LatencyTableError(f"latency table {str(path)!r} does not exist") from None
+        except OSError as error:
+            raise LatencyTableError(f"cannot read latency table {str(path)!r}: {error.strerror}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise LatencyTableError(f"latency table {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+        table = cls.from_json(data, str(path))
+        if space is not None:
+            table.check_space(space)
+        return table
+
+    def describe(self) -> str:
+        """One line: device, how the table was made, the network it prices."""
+        meta = self.meta
+        settings = ", ".join(f"{k}={v}" for k, v in meta["settings"].items())
+        shape = "x".join(str(v) for v in meta["input_shape"])
+        text = f"{meta['device']}: {meta['space']} ({settings}, input {shape}, batch {meta['batch']}), {meta.get('method', 'unknown method')}"
+        if "validation" in meta:
+            v = meta["validation"]
+            text += f"; held-out tau {v['kendall_tau']:.3f}, MAPE {v['mape_percent']:.1f}% on {v['rows']} rows"
+        return text
+
+    def __repr__(self) -> str:
+        return f"LatencyTable(device={self.meta['device']!r}, space={self.meta['space']!r}, keys={len(self.entries)})"

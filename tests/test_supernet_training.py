@@ -1,0 +1,83 @@
+"""Supernet training: sampling rules, seeded runs, checkpoints that resume to identical weights, regnas-train."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from regnas.errors import CheckpointError, ConfigError
+from regnas.supernet import SAMPLING_RULES, TrainConfig, load_supernet, read_checkpoint, train_supernet
+from search_spaces import get_space
+
+SPACE = get_space("nasbench201")
+
+
+@pytest.fixture(scope="module")
+def small_data(tiny_data):
+    return dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(256)))
+
+
+def fresh():
+    return SPACE.supernet(C=4, N=1)
+
+
+def states_equal(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_sandwich_trains_the_largest_and_a_nested_pair(rng):
+    archs = SAMPLING_RULES["sandwich"](SPACE, rng)
+    assert archs[0] == SPACE.largest() and SPACE.is_nested(archs[1], archs[2])
+
+
+def test_training_lowers_the_loss_and_is_seeded(small_data):
+    config = TrainConfig(epochs=3, batch_size=64, seed=3)
+    a, b = train_supernet(fresh(), small_data, config, progress=False), train_supernet(fresh(), small_data, config, progress=False)
+    assert states_equal(a, b)
+    c = train_supernet(fresh(), small_data, dataclasses.replace(config, seed=4), progress=False)
+    assert not states_equal(a, c)
+
+
+def test_interrupted_training_resumes_to_identical_weights(small_data, tmp_path):
+    config = TrainConfig(epochs=2, batch_size=64, seed=1)
+    straight = train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "straight.pt", progress=False)
+
+    def stop(log):
+        raise KeyboardInterrupt  # as if Ctrl-C came right after the first epoch's checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "cut.pt", progress=False, on_epoch_end=stop)
+    assert read_checkpoint(tmp_path / "cut.pt")["epoch"] == 1
+    resumed = train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "cut.pt", progress=False)
+    assert states_equal(straight, resumed)
+    saved = read_checkpoint(tmp_path / "cut.pt", "nasbench201", resumed.settings)
+    assert saved["epoch"] == 2 and saved["checksum"] == resumed.checksum() and len(saved["log"]) == 2
+    assert load_supernet(tmp_path / "cut.pt").checksum() == straight.checksum()
+
+
+def test_resuming_with_other_settings_is_refused(small_data, tmp_path):
+    train_supernet(fresh(), small_data, TrainConfig(epochs=1, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
+    with pytest.raises(CheckpointError, match="trained with"):
+        train_supernet(fresh(), small_data, TrainConfig(epochs=2, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
+    with pytest.raises(CheckpointError, match="settings"):
+        train_supernet(SPACE.supernet(C=8, N=1), small_data, TrainConfig(epochs=1, batch_size=64),
+                       checkpoint=tmp_path / "a.pt", progress=False)
+
+
+def test_train_config_rejects_unknown_rules():
+    with pytest.raises(ConfigError, match="unknown sampling rule 'zigzag'; allowed: sandwich, uniform"):
+        TrainConfig(sampling="zigzag")
+
+
+def test_regnas_train_cli(tmp_path, capsys):
+    from regnas.cli.train import main
+
+    out = tmp_path / "cli.pt"
+    assert main(["--out", str(out), "--setting", "C=4", "--setting", "N=1", "--epochs", "1", "--quiet",
+                 "--calibration-size", "4000"]) == 0
+    assert load_supernet(out, "nasbench201", {"C": 4, "N": 1, "num_classes": 10, "in_channels": 3})
+    assert main(["--out", str(out), "--setting", "K=3"]) == 2
+    assert "setting 'K=3' is not KEY=INT with KEY in C, N" in capsys.readouterr().err
