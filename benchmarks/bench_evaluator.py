@@ -56,7 +56,8 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
     return module
 
 
-def methods_under_test(supernet: Supernet, data: ImageData, batch_size: int, default_threads: int) -> dict[str, Method]:
+def methods_under_test(supernet: Supernet, data: ImageData, batch_size: int,
+                       default_threads: int) -> tuple[Evaluator, dict[str, Method]]:
     calibration = [x for x, _ in data.batches(data.calibration, len(data.calibration))]
     inputs = data.normalize(data.validation.images)
 
@@ -71,7 +72,7 @@ def methods_under_test(supernet: Supernet, data: ImageData, batch_size: int, def
         return run
 
     evaluator = Evaluator(supernet, data, split="validation", batch_size=batch_size)
-    return {
+    return evaluator, {
         f"naive, {default_threads} threads (torch default)": naive(default_threads),
         "naive, 1 thread": naive(1),
         f"engine: {default_threads} threads, batch {batch_size}, NCHW (the old Evaluator)": engine(default_threads, batch_size, False),
@@ -138,6 +139,23 @@ def time_folding_and_loop_order(supernet: Supernet, data: ImageData, archs: Sequ
     return out
 
 
+def channels_last_deviation(engine: SubnetEngine, archs: Sequence[Arch]) -> dict[str, float]:
+    """How far the supernet's channels-last logits stray from its contiguous ones, beside the top-2 margins,
+    both relative to ``1 + |top-1 logit|`` as the tie check measures them."""
+    deviation, margin = 0.0, float("inf")
+    with intra_op_threads(1), torch.inference_mode():
+        for arch in archs:
+            engine.recalibrate(arch)
+            exact = torch.cat([engine.supernet(engine.inputs[a:b], arch) for a, b in engine.bounds])
+            fast = torch.cat([engine.supernet(engine.inputs[a:b].contiguous(memory_format=torch.channels_last), arch)
+                              for a, b in engine.bounds])
+            top2 = exact.topk(2, dim=1).values
+            scale = 1 + top2[:, 0].abs()
+            deviation = max(deviation, float(((fast - exact).abs().amax(dim=1) / scale).max()))
+            margin = min(margin, float(((top2[:, 0] - top2[:, 1]) / scale).min()))
+    return {"channels_last_max_relative_logit_deviation": deviation, "min_relative_top2_margin": margin}
+
+
 def search_stream(checkpoint: Path, args: argparse.Namespace) -> dict[str, float]:
     """The cache on the stream a real NSGA-II family search asks for (repeats included)."""
     from pymoo.termination.max_gen import MaximumGenerationTermination
@@ -194,19 +212,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     drawn = distinct_archs(space, args.n_archs + 2, rng)
     archs, warmup = drawn[:-2], drawn[-2:]
-    methods = methods_under_test(supernet, data, args.batch_size, default_threads)
+    evaluator, methods = methods_under_test(supernet, data, args.batch_size, default_threads)
     seconds, reference = time_interleaved(methods, archs)
     result = {
         "date": date.today().isoformat(), "command": " ".join(sys.argv), "machine": platform.processor() or platform.machine(),
         "torch": torch.__version__, "default_threads": default_threads, "supernet": supernet.settings,
         "data": data.describe(), "n_archs": len(archs), "batch_size": args.batch_size,
         "subnets_per_second": {name: len(archs) / s for name, s in seconds.items()},
+        "evaluator_rechecked_samples": evaluator.n_rechecked, "evaluated_samples": len(archs) * len(data.validation),
     }
     if args.workers > 1:
         workers = time_workers(supernet, data, archs, warmup, reference, args.batch_size, args.workers)
         result["subnets_per_second"][f"Evaluator.evaluate_many, {args.workers} worker processes"] = len(archs) / workers["seconds"]
         result["workers"] = workers
     result["eval_pass_ablation"] = time_folding_and_loop_order(supernet, data, archs, reference)
+    result["tie_check"] = channels_last_deviation(evaluator.engine, archs)
     if args.generations:
         with tempfile.TemporaryDirectory() as tmp:
             checkpoint = args.checkpoint or save_checkpoint(Path(tmp) / "supernet.pt", supernet)
@@ -217,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, rate in result["subnets_per_second"].items():
         print(f"{name:75s} {rate:9.3f} {rate / naive:8.2f} {rate / naive_1:9.2f}")
     print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result["eval_pass_ablation"].items()})
+    print(result["tie_check"], f"rechecked {result['evaluator_rechecked_samples']} of {result['evaluated_samples']} samples")
     if "search_stream" in result:
         print(result["search_stream"])
     atomic_write_json(args.out, result)

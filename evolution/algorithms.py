@@ -50,12 +50,6 @@ def _unsga3(pop_size: int, n_obj: int, ops: dict) -> Algorithm:
     return UNSGA3(ref_dirs=_reference_directions(n_obj, pop_size), pop_size=pop_size, **ops)
 
 
-def _agemoea(pop_size: int, n_obj: int, ops: dict) -> Algorithm:
-    from pymoo.algorithms.moo.age import AGEMOEA
-
-    return AGEMOEA(pop_size=pop_size, **ops)
-
-
 def _spea2(pop_size: int, n_obj: int, ops: dict) -> Algorithm:
     from pymoo.algorithms.moo.spea2 import SPEA2
 
@@ -76,6 +70,6 @@ def _ga(pop_size: int, n_obj: int, ops: dict) -> Algorithm:
     return GA(pop_size=pop_size, **ops)
 
 
-for _name, _factory in {"nsga2": _nsga2, "nsga3": _nsga3, "unsga3": _unsga3, "agemoea": _agemoea,
+for _name, _factory in {"nsga2": _nsga2, "nsga3": _nsga3, "unsga3": _unsga3,
                         "spea2": _spea2, "smsemoa": _smsemoa, "ga": _ga}.items():
     register_algorithm(_name, _factory)

@@ -71,7 +71,7 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
         front.append({
             "members": [m.arch_str for m in view],
             "objectives": (ind.F * problem.signs).tolist(),
-            "feasible": bool(ind.feasible[0]),
+            "feasible": bool(ind.FEAS[0]),
             "mean_accuracy": view.mean_accuracy(),
             "nfr": view.consecutive("nfr"),
         })

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import pickle
+import dill  # pymoo keeps decorated local functions (e.g. NSGA-III selection) that pickle cannot name
 import sys
 import time
 from collections.abc import Callable
@@ -146,7 +146,7 @@ def write_checkpoint(run_dir: Path, config: SearchConfig, algorithm: Algorithm, 
     payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "generation": len(history),
                "algorithm": algorithm, "history": history, "supernet_checksum": session.evaluator.checksum}
     session.evaluator.save_cache()
-    atomic_write(run_dir / CHECKPOINT, lambda handle: pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write(run_dir / CHECKPOINT, lambda handle: dill.dump(payload, handle))
     atomic_write_text(run_dir / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 
 
@@ -156,7 +156,7 @@ def read_search_checkpoint(run_dir: str | Path) -> dict:
         raise CheckpointError(f"{str(run_dir)!r} holds no search checkpoint ({CHECKPOINT}); is it a regnas run folder?")
     try:
         with open(path, "rb") as handle:
-            saved = pickle.load(handle)
+            saved = dill.load(handle)
     except Exception as error:  # unpickling raises many types for a foreign or broken file
         raise CheckpointError(f"cannot read search checkpoint {str(path)!r} ({type(error).__name__})") from None
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:

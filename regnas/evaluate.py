@@ -104,10 +104,14 @@ class Evaluator:
             missing.setdefault(self.key(arch), arch)
         missing = {key: arch for key, arch in missing.items() if key not in self._cache}
         if self.workers > 1 and len(missing) > 1:
-            for key, (predictions, rechecked) in zip(missing, self._worker_pool().map(list(missing.values()))):
-                self._cache[key] = predictions
-                self.n_computed += 1
-                self._n_rechecked_by_workers += rechecked
+            try:
+                for key, (predictions, rechecked) in zip(missing, self._worker_pool().map(list(missing.values()))):
+                    self._cache[key] = predictions  # kept even if a later one is interrupted
+                    self.n_computed += 1
+                    self._n_rechecked_by_workers += rechecked
+            except BaseException:
+                self.close()  # Ctrl-C reaches the workers too and breaks the pool; the next call starts a new one
+                raise
         return [self.predictions(a) for a in parsed]
 
     def is_cached(self, arch: Arch | str) -> bool:

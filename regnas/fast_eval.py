@@ -123,10 +123,11 @@ class SubnetEngine:
                 norm.eval()
 
     def _near_tie(self, logits: torch.Tensor) -> torch.Tensor:
+        """Samples whose fast prediction is not beyond doubt (a NaN margin counts as doubtful)."""
         if logits.shape[1] < 2:
             return torch.zeros(len(logits), dtype=torch.bool)
         top2 = logits.topk(2, dim=1).values
-        return top2[:, 0] - top2[:, 1] <= self.options.tie_tolerance * (1 + top2[:, 0].abs())
+        return ~(top2[:, 0] - top2[:, 1] > self.options.tie_tolerance * (1 + top2[:, 0].abs()))
 
     def _exact_argmax(self, arch: Arch, bounds: Sequence[tuple[int, int]]) -> torch.Tensor:
         return torch.cat([self.supernet(self.inputs[start:stop], arch).argmax(dim=1) for start, stop in bounds])

@@ -21,11 +21,21 @@ ARCHS = [
 ]
 
 
-def naive_predictions(supernet, data, arch, split="validation", batch_size=500) -> np.ndarray:
-    module = recalibrate_module(supernet.extract(arch), [x for x, _ in data.batches(data.calibration, len(data.calibration))])
-    with torch.inference_mode():
-        logits = [module(x) for x, _ in data.batches(getattr(data, split), batch_size)]
-    return torch.cat(logits).argmax(dim=1).numpy()
+_NAIVE: dict[tuple[str, str], np.ndarray] = {}
+
+
+def naive_predictions(supernet, data, arch, split="validation") -> np.ndarray:
+    """The reference: extract the subnet, recalibrate its BatchNorms, evaluate it in batches of 500.
+
+    One thread only to keep the suite quick on shared cores (the thread count changes no logit; the
+    two-thread engine test checks that); memoised per tiny supernet, which is one per session."""
+    key = (SPACE.to_str(arch), split)
+    if key not in _NAIVE:
+        module = recalibrate_module(supernet.extract(arch), [x for x, _ in data.batches(data.calibration, len(data.calibration))])
+        with torch.inference_mode(), intra_op_threads(1):
+            logits = [module(x) for x, _ in data.batches(getattr(data, split), 500)]
+        _NAIVE[key] = torch.cat(logits).argmax(dim=1).numpy()
+    return _NAIVE[key]
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +66,11 @@ def test_random_archs_on_the_test_split_equal_the_extracted_subnet(tiny_supernet
 def test_engine_options_change_no_prediction(evaluator, tiny_supernet, tiny_data, options):
     engine = SubnetEngine(evaluator.supernet, evaluator.engine.calibration, evaluator.engine.inputs,
                           batch_size=500, options=options)
-    for arch in ARCHS[:3] + ARCHS[-1:]:
+    archs = ARCHS[-1:] if options.threads > 1 else ARCHS[:3] + ARCHS[-1:]  # two threads crawl on shared cores
+    for arch in archs:
         assert np.array_equal(engine.predictions(arch), naive_predictions(tiny_supernet, tiny_data, arch))
     if options.tie_tolerance == float("inf"):
-        assert engine.n_rechecked == 4 * len(tiny_data.validation)
+        assert engine.n_rechecked == len(archs) * len(tiny_data.validation)
 
 
 def test_a_single_rechecked_sample_is_exact(evaluator, tiny_supernet, tiny_data):

@@ -34,7 +34,7 @@ def parser() -> ArgumentParser:
                    help="latency budget of that platform's member, e.g. pixel3=12ms (repeatable)")
     p.add_argument("--objectives", help="comma-separated objectives (default error,nf; +latency with --platforms); "
                                         "see `regnas objectives`; module:function for your own")
-    p.add_argument("--algorithm", help="pymoo algorithm: nsga2 (default), nsga3, unsga3, agemoea, spea2, smsemoa, ga")
+    p.add_argument("--algorithm", help="pymoo algorithm: nsga2 (default), nsga3, unsga3, spea2, smsemoa, ga")
     p.add_argument("--population", type=int)
     p.add_argument("--generations", type=int)
     p.add_argument("--crossover", help="column (default), member or uniform")

@@ -25,7 +25,7 @@ from regnas.latency.threads import torch_threads
 from search_spaces.base import SearchSpace
 
 # Ridge strengths tried per adjustment level; rows are weighted to about 1, so these compare with row counts.
-PENALTY_GRID: Mapping[int, tuple[float, ...]] = {1: (1.0, 3.0, 10.0, 30.0, 100.0), 2: (3.0, 30.0, 300.0, 3000.0)}
+PENALTY_GRID: Mapping[int, tuple[float, ...]] = {1: (0.01, 1.0, 3.0, 10.0, 30.0, 100.0), 2: (0.3, 3.0, 30.0, 300.0, 3000.0)}
 BASE_PENALTY = 1e-6  # keeps base costs of keys absent from a fold's rows at zero instead of undefined
 SMALLEST_MS = 1e-3  # floor on measured latency in the relative weights (a few runtimes report ~0 ms)
 

@@ -126,6 +126,7 @@ class LatencyTable:
             with os.fdopen(handle, "w") as out:
                 json.dump(self.to_json(), out, indent=1)
                 out.write("\n")
+            os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a table is meant to be shared
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -174,7 +175,10 @@ class LatencyTable:
         meta = self.meta
         settings = ", ".join(f"{k}={v}" for k, v in meta["settings"].items())
         shape = "x".join(str(v) for v in meta["input_shape"])
-        text = f"{meta['device']}: {meta['space']} ({settings}, input {shape}, batch {meta['batch']}), {meta.get('method', 'unknown method')}"
+        device = f"{meta['device']} ({meta['device_name']})" if meta.get("device_name") else meta["device"]
+        text = f"{device}: {meta['space']} ({settings}, input {shape}, batch {meta['batch']}), {meta.get('method', 'unknown method')}"
+        if meta.get("source"):
+            text += f", source {meta['source']}"
         if "validation" in meta:
             v = meta["validation"]
             text += f"; held-out tau {v['kendall_tau']:.3f}, MAPE {v['mape_percent']:.1f}% on {v['rows']} rows"

@@ -36,6 +36,7 @@ class Quantity:
 
 
 # Fractions are shown as percentages and counts of parameters in millions; data stay in natural units.
+ARROWS_EXPLAINED = "↓ lower is better, ↑ higher is better"
 KNOWN_QUANTITIES: dict[str, Quantity] = {
     "accuracy": Quantity("top-1 accuracy", 100.0, "%"),
     "error": Quantity("top-1 error", 100.0, "%"),
@@ -43,8 +44,8 @@ KNOWN_QUANTITIES: dict[str, Quantity] = {
     "nfr": Quantity("negative flip rate", 100.0, "%"),
     "rel_nfr": Quantity("relative NFR", 1.0, "ratio"),
     "nfi": Quantity("negative flip impact", 100.0, "%"),
-    "params": Quantity("parameters", 1.0, "count", engineering=True),
-    "flops": Quantity("FLOPs", 1.0, "count", engineering=True),
+    "params": Quantity("parameters", 1.0, "", engineering=True),
+    "flops": Quantity("FLOPs", 1.0, "", engineering=True),
     "latency": Quantity("latency", 1.0, "ms"),
     "reward": Quantity("reward", 1.0, "accuracy - λ·NFR"),
 }
@@ -86,10 +87,19 @@ class Column:
         return f"{self.quantity.description}{member}"
 
     @property
-    def short_label(self) -> str:
-        """``error[m1] (%)``: for tight places such as 3D axes and parallel-coordinate ticks."""
+    def arrow(self) -> str:
+        """Which way is better, as the figures' legends explain it: ↓ lower is better, ↑ higher is better."""
+        return "↓" if self.direction == "min" else "↑"
+
+    @property
+    def name_with_unit(self) -> str:
         unit = self.quantity.unit
         return f"{self.name} ({unit})" if unit else self.name
+
+    @property
+    def short_label(self) -> str:
+        """``error[m1] (%) ↓``: for tight places such as 3D axes, scatter matrices and table headers."""
+        return f"{self.name_with_unit} {self.arrow}"
 
     @property
     def axis_label(self) -> str:

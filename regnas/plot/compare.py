@@ -60,11 +60,11 @@ def shared_columns(runs: Sequence[Run]) -> list[str]:
 def compare(results: Sequence[Any], labels: Sequence[str] | None = None) -> Figure:
     """Every pair of shared columns in 2D; run r's front has gid ``front R`` and its chosen family ``chosen R``
     (R the run's position, from 0); panels have gid ``pair X vs Y``."""
+    if len(results) < 2:
+        raise ConfigError(f"comparing needs at least two runs, got {len(results)}")
+    if labels is not None and len(labels) != len(results):
+        raise ConfigError(f"{len(labels)} labels for {len(results)} runs; give one label per run")
     runs = [load_run(r) for r in results]
-    if len(runs) < 2:
-        raise ConfigError(f"comparing needs at least two runs, got {len(runs)}")
-    if labels is not None and len(labels) != len(runs):
-        raise ConfigError(f"{len(labels)} labels for {len(runs)} runs; give one label per run")
     labels = list(labels) if labels is not None else run_labels(runs)
     names = shared_columns(runs)
     columns = [runs[0].columns[runs[0].column_names.index(n)] for n in names]

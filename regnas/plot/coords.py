@@ -65,7 +65,7 @@ def parallel_coordinates(result: Any) -> Figure:
                           ha="center", va="top", fontsize=8.5, color="#222222", bbox=VALUE_BOX)
             axes.annotate(column.format(worst), (position, 1), xytext=(0, 9), textcoords="offset points",
                           ha="center", va="bottom", fontsize=8.5, color="#222222", bbox=VALUE_BOX)
-        axes.set_xticks(axis_positions, [c.short_label for c in columns], rotation=20 if len(columns) > 4 else 0,
+        axes.set_xticks(axis_positions, [c.name_with_unit for c in columns], rotation=20 if len(columns) > 4 else 0,
                         ha="right" if len(columns) > 4 else "center")
         axes.set_yticks([0, 1], ["best\non front", "worst\non front"])
         axes.set_ylim(-0.12, 1.12)

@@ -66,8 +66,8 @@ def add_colourbar(figure: Figure, colouring: Colouring, axes: Sequence[Axes]) ->
     bar.ax.yaxis.set_major_formatter(tick_formatter(colouring.quantity))
 
 
-def draw_chosen(axes: Axes, x: float, y: float, gid: str = "chosen") -> None:
-    axes.scatter([x], [y], marker="*", s=320, color=CHOSEN_COLOUR, edgecolors="black", linewidths=0.8, zorder=6,
+def draw_chosen(axes: Axes, x: float, y: float, gid: str = "chosen", size: float = 320) -> None:
+    axes.scatter([x], [y], marker="*", s=size, color=CHOSEN_COLOUR, edgecolors="black", linewidths=0.8, zorder=6,
                  label="chosen family", gid=gid)
 
 

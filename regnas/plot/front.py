@@ -9,53 +9,98 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-from regnas.plot.columns import KNOWN_QUANTITIES, Column, label_axis, member_quantity_label, tick_formatter
+from regnas.plot.columns import ARROWS_EXPLAINED, KNOWN_QUANTITIES, Column, label_axis, member_quantity_label, tick_formatter
 from regnas.plot.draw import Colouring, add_colourbar, draw_chain, draw_chosen, front_colouring, front_point_colours
 from regnas.plot.load import Run, load_run
 from regnas.plot.style import CHOSEN_COLOUR, CONTEXT_COLOUR, FRONT_COLOUR, new_figure, plot_style
 
 PANEL_WIDTH, PANEL_HEIGHT = 4.6, 3.9
+MATRIX_PANEL = 2.3
+GRID_MAX_COLUMNS = 4  # up to 6 pairs fit full-size panels; beyond that a scatter matrix stays readable
 
 
 def pareto(result: Any) -> Figure:
     """The front of ``result`` (run folder, Run or SearchResult) projected on every pair of objective columns.
 
-    Artists carry gids for whoever reads the figure back: ``front`` (the front families), ``chosen`` (the
-    chosen family, finished runs only), ``population`` (the last generation's dominated families),
-    ``members`` / ``members-link`` (the chosen family's members, accuracy against parameters, small to
-    large). Each 2D panel's gid is ``pair X vs Y`` with the column names.
+    Up to four columns each pair gets a full panel (and three columns a 3D panel too); more columns are drawn
+    as the lower triangle of a scatter matrix. Artists carry gids for whoever reads the figure back: ``front``
+    (the front families), ``chosen`` (the chosen family, finished runs only), ``population`` (the last
+    generation's dominated families), ``members`` / ``members-link`` (the chosen family's members, accuracy
+    against parameters, small to large). Each 2D panel's gid is ``pair X vs Y`` with the column names.
     """
     run = load_run(result)
+    colouring = front_colouring(run)
+    if len(run.columns) <= GRID_MAX_COLUMNS:
+        figure, coloured = _grid_layout(run, colouring)
+    else:
+        figure, coloured = _matrix_layout(run, colouring)
+    with plot_style():
+        if colouring is not None and coloured:
+            add_colourbar(figure, colouring, figure.axes)
+        short_labels = len(run.columns) == 3 or len(run.columns) > GRID_MAX_COLUMNS
+        handles = _legend_handles(run, colouring if coloured else None, short_labels)
+        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        figure.suptitle(f"Pareto front of {run.name}: {len(run.front)} families, {run.status}")
+    return figure
+
+
+def _grid_layout(run: Run, colouring: Colouring | None) -> tuple[Figure, bool]:
     columns = run.columns
     pairs = list(itertools.combinations(range(len(columns)), 2)) or [(0, 0)]
     panels = len(pairs) + (len(columns) == 3) + bool(run.family)
     ncols = min(3, panels)
     nrows = math.ceil(panels / ncols)
     figure = new_figure(PANEL_WIDTH * ncols + 1.2, PANEL_HEIGHT * nrows + 1.0)
-    colouring = front_colouring(run)
+    coloured = False
     with plot_style():
-        coloured_axes: list[Axes] = []
         for index, (i, j) in enumerate(pairs):
             axes = figure.add_subplot(nrows, ncols, index + 1)
-            if _pair_panel(axes, run, columns[i], columns[j], colouring):
-                coloured_axes.append(axes)
+            coloured |= _pair_panel(axes, run, columns[i], columns[j], colouring)
+            label_axis(axes, "x", columns[i])
+            if i != j:
+                label_axis(axes, "y", columns[j])
         next_panel = len(pairs) + 1
         if len(columns) == 3:
-            axes3d = figure.add_subplot(nrows, ncols, next_panel, projection="3d")
-            _panel_3d(axes3d, run, columns, colouring)
+            _panel_3d(figure.add_subplot(nrows, ncols, next_panel, projection="3d"), run, columns, colouring)
             next_panel += 1
         if run.family:
             _members_panel(figure.add_subplot(nrows, ncols, next_panel), run)
-        if colouring is not None and coloured_axes:
-            add_colourbar(figure, colouring, figure.axes)
-        handles = _legend_handles(run, colouring if coloured_axes else None)
-        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
-        figure.suptitle(f"Pareto front of {run.name}: {len(run.front)} families, {run.status}")
-    return figure
+    return figure, coloured
 
 
-def _legend_handles(run: Run, colouring: Colouring | None) -> list[Line2D]:
+def _matrix_layout(run: Run, colouring: Colouring | None) -> tuple[Figure, bool]:
+    """Row r, column c (c <= r) plots column c against column r + 1; the empty upper triangle holds the members."""
+    columns = run.columns
+    size = len(columns) - 1
+    figure = new_figure(MATRIX_PANEL * size + 1.6, MATRIX_PANEL * size + 1.2)
+    grid = figure.add_gridspec(size, size)
+    coloured = False
+    with plot_style():
+        first_in_row: dict[int, Axes] = {}
+        first_in_column: dict[int, Axes] = {}
+        for r in range(size):
+            for c in range(r + 1):
+                axes = figure.add_subplot(grid[r, c], sharex=first_in_column.get(c), sharey=first_in_row.get(r))
+                first_in_row.setdefault(r, axes)
+                first_in_column.setdefault(c, axes)
+                coloured |= _pair_panel(axes, run, columns[c], columns[r + 1], colouring, marker_scale=0.6)
+                label_axis(axes, "x", columns[c], short=True)
+                label_axis(axes, "y", columns[r + 1], short=True)
+                axes.xaxis.label.set_visible(r == size - 1)
+                axes.tick_params(labelbottom=r == size - 1, labelleft=c == 0, labelsize=7.5)
+                # Small panels: few ticks, or the labels of neighbouring panels run into each other.
+                axes.xaxis.set_major_locator(MaxNLocator(4))
+                axes.yaxis.set_major_locator(MaxNLocator(4))
+                axes.yaxis.label.set_visible(c == 0)
+        if run.family:
+            block = size // 2
+            _members_panel(figure.add_subplot(grid[:block, size - block:]), run)
+    return figure, coloured
+
+
+def _legend_handles(run: Run, colouring: Colouring | None, short_labels: bool) -> list[Line2D]:
     handles = []
     if run.history and any(not p["front"] for p in run.history[-1]["population"]):
         handles.append(Line2D([], [], linestyle="", marker="o", markersize=5, color=CONTEXT_COLOUR,
@@ -71,11 +116,14 @@ def _legend_handles(run: Run, colouring: Colouring | None) -> list[Line2D]:
     if run.family:
         handles.append(Line2D([], [], marker="o", markersize=7, color=CHOSEN_COLOUR, markeredgecolor="black",
                               label="its members, small → large"))
+    if short_labels:
+        handles.append(Line2D([], [], linestyle="", label=ARROWS_EXPLAINED))
     return handles
 
 
-def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colouring: Colouring | None) -> bool:
-    """Draw one projection; True when its front points are coloured by the colouring."""
+def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colouring: Colouring | None,
+                marker_scale: float = 1.0) -> bool:
+    """Draw one projection (axis labels are the caller's); True when its front points are coloured."""
     names = run.column_names
     i, j = names.index(x_column.name), names.index(y_column.name)
     values = run.front_objectives()
@@ -83,22 +131,19 @@ def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colour
         population = [p["objectives"] for p in run.history[-1]["population"] if not p["front"]]
         if population:
             dominated = np.array(population, dtype=float)
-            axes.scatter(dominated[:, i], dominated[:, j], s=14, color=CONTEXT_COLOUR, zorder=2,
+            axes.scatter(dominated[:, i], dominated[:, j], s=14 * marker_scale, color=CONTEXT_COLOUR, zorder=2,
                          label="dominated (last generation)", gid="population")
     feasible = np.array([f.feasible for f in run.front])
     colours = front_point_colours(run, colouring, (x_column.name, y_column.name))
-    axes.scatter(values[:, i], values[:, j], s=46, c=colours, edgecolors="black", linewidths=0.5, zorder=3,
+    axes.scatter(values[:, i], values[:, j], s=46 * marker_scale, c=colours, edgecolors="black", linewidths=0.5, zorder=3,
                  label="Pareto front", gid="front")
     if not feasible.all():
-        axes.scatter(values[~feasible, i], values[~feasible, j], s=90, marker="x", color="black", zorder=4,
+        axes.scatter(values[~feasible, i], values[~feasible, j], s=90 * marker_scale, marker="x", color="black", zorder=4,
                      label="over a latency budget", gid="infeasible")
     if run.chosen is not None:
-        draw_chosen(axes, values[run.chosen, i], values[run.chosen, j])
+        draw_chosen(axes, values[run.chosen, i], values[run.chosen, j], size=320 * marker_scale)
     axes.set_gid(f"pair {x_column.name} vs {y_column.name}")
-    label_axis(axes, "x", x_column)
-    if i != j:
-        label_axis(axes, "y", y_column)
-    else:
+    if i == j:
         axes.set_yticks([])
     return not isinstance(colours, str)
 

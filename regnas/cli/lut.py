@@ -1,0 +1,87 @@
+"""regnas-lut: fit a latency table to per-architecture measurements, or check a table against them."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import numpy as np
+
+from regnas.cli.common import ArgumentParser, entry_point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="regnas-lut", description="Latency lookup tables from whole-network measurements.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    fit = commands.add_parser("fit", help="fit a table on N measured rows; report MAPE and Kendall tau on the others")
+    fit.add_argument("--space", default="nasbench201", help="search space (default: nasbench201)")
+    fit.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
+    fit.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
+    fit.add_argument("--train", type=int, required=True, help="number of rows to fit on (drawn at random)")
+    fit.add_argument("--seed", type=int, default=0, help="seed of the row draw and cross-validation folds (default: 0)")
+    fit.add_argument("--out", required=True, help="where to write the table (written atomically)")
+    fit.add_argument("--schemes", default=None, help="comma-separated key schemes to choose from (default: the space's fitted schemes)")
+    fit.add_argument("--C", type=int, default=None, help="initial channels of the measured network (default: the space's, 16)")
+    fit.add_argument("--N", type=int, default=None, help="cells per stage of the measured network (default: the space's, 5)")
+    fit.add_argument("--image-size", type=int, default=32, help="input height and width of the measurements (default: 32)")
+    fit.add_argument("--batch", type=int, default=1, help="batch size of the measurements (default: 1)")
+    fit.add_argument("--device", default=None, help="device name recorded in the table (default: the column without latency_ms_)")
+    check = commands.add_parser("validate", help="MAPE and Kendall tau of a table against every measured row")
+    check.add_argument("--table", required=True, help="latency table (JSON) or platform name")
+    check.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
+    check.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
+    return parser
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from regnas.errors import ConfigError
+    from regnas.latency.fit import fit_table
+    from regnas.latency.measurements import read_measurements
+    from regnas.latency.validate import validate
+    from search_spaces.registry import get_space
+
+    space = get_space(args.space)
+    measured = read_measurements(args.measured, args.column)
+    if not 10 <= args.train <= len(measured) - 2:
+        raise ConfigError(f"--train must be between 10 and {len(measured) - 2} (the file has {len(measured)} rows), got {args.train}")
+    rng = np.random.default_rng(args.seed)
+    train = np.sort(rng.choice(len(measured), size=args.train, replace=False))
+    held_out = np.setdiff1d(np.arange(len(measured)), train)
+    settings = {k: v for k, v in (("C", args.C), ("N", args.N)) if v is not None} or {k: space.supernet_defaults[k] for k in ("C", "N") if k in space.supernet_defaults}
+    input_shape = (int(space.supernet_defaults.get("in_channels", 3)), args.image_size, args.image_size)
+    print(f"fitting {space.name} table for {measured.device} on {args.train} of {len(measured)} rows (seed {args.seed})")
+    result = fit_table(
+        space,
+        measured.subset(train),
+        rng=rng,
+        settings=settings,
+        input_shape=input_shape,
+        batch=args.batch,
+        schemes=args.schemes.split(",") if args.schemes else None,
+        meta={"device": args.device} if args.device else None,
+    )
+    table = result.table
+    report = validate(table, [measured.archs[i] for i in held_out], measured.latency_ms[held_out])
+    table.meta["validation"] = {**report.as_dict(), "against": f"the {len(held_out)} rows of {args.measured} not fitted on"}
+    print(f"modelled: {result.modelled}")
+    print(f"cross-validated MAPE by scheme: " + ", ".join(f"{k} {v:.2f}%" for k, v in result.candidates.items()))
+    print(f"held-out ({len(held_out)} rows): {report}")
+    table.save(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from regnas.latency.measurements import read_measurements
+    from regnas.latency.platforms import get_platform
+    from regnas.latency.validate import validate
+
+    table = get_platform(args.table)
+    measured = read_measurements(args.measured, args.column)
+    print(f"{table.describe()}\nagainst {measured.device} ({len(measured)} rows): {validate(table, measured.archs, measured.latency_ms)}")
+    return 0
+
+
+@entry_point("regnas-lut")
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return _fit(args) if args.command == "fit" else _validate(args)

@@ -1,0 +1,61 @@
+"""regnas-profile and regnas-lut: real runs on small inputs, and one-line errors with exit code 2."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from regnas.cli.lut import main as lut
+from regnas.cli.profile import main as profile
+
+
+def test_lut_fit_writes_a_validated_table(shared_data, tmp_path, capsys):
+    out = tmp_path / "t.json"
+    code = lut(["fit", "--measured", str(shared_data / "nb201" / "nb201_archs.csv"), "--column", "gold_6226",
+                "--train", "300", "--seed", "3", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "modelled: scheme 'cells'" in printed and "held-out (15325 rows): MAPE" in printed
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["device"] == "gold_6226" and meta["validation"]["rows"] == 15325 and meta["validation"]["kendall_tau"] > 0.85
+    assert lut(["validate", "--table", str(out), "--measured", str(shared_data / "nb201" / "nb201_archs.csv"), "--column", "gold_6226"]) == 0
+
+
+def test_profile_tiny_network_with_validation(tmp_path, capsys):
+    out = tmp_path / "here.json"
+    code = profile(["--out", str(out), "--C", "4", "--N", "1", "--image-size", "8", "--repeats", "3", "--warmup", "1", "--validate", "3"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "end-to-end timing of 3 random networks: MAPE" in printed
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["settings"] == {"C": 4, "N": 1} and meta["threads"] == 1 and meta["validation"]["rows"] == 3
+
+
+@pytest.mark.parametrize("main, argv, message", [
+    (lut, ["fit", "--measured", "/nonexistent.csv", "--column", "pixel3", "--train", "10", "--out", "x.json"], "does not exist"),
+    (lut, ["fit", "--measured", "M", "--column", "pixel3", "--out", "x.json"], "the following arguments are required: --train"),
+    (lut, ["fit", "--space", "nope", "--measured", "M", "--column", "c", "--train", "10", "--out", "x"], "unknown search space 'nope'"),
+    (lut, ["frobnicate"], "invalid choice: 'frobnicate'"),
+    (profile, ["--out", "x.json", "--repeats", "0"], "repeats must be an integer >= 1, got 0"),
+    (profile, ["--out", "x.json", "--C", "0"], "--C must be >= 1, got 0"),
+    (profile, ["--out", "x.json", "--threads", "two"], "argument --threads: invalid int value: 'two'"),
+])
+def test_bad_input_exits_2_with_one_line(main, argv, message, capsys):
+    assert exit_code(main, argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_lut_fit_column_and_train_errors(shared_data, tmp_path, capsys):
+    csv_path = str(shared_data / "nb201" / "nb201_archs.csv")
+    assert lut(["fit", "--measured", csv_path, "--column", "mars", "--train", "100", "--out", str(tmp_path / "x.json")]) == 2
+    assert lut(["fit", "--measured", csv_path, "--column", "pixel3", "--train", "99999", "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "allowed: latency_ms_raspi4" in err[0] and "--train must be between 10 and 15623" in err[1]
+    assert not (tmp_path / "x.json").exists()
+
+
+def exit_code(main, argv: list[str]) -> int:
+    """What the console script exits with: argparse usage errors leave through SystemExit."""
+    try:
+        return main(argv)
+    except SystemExit as leaving:
+        return int(leaving.code)

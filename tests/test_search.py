@@ -1,0 +1,136 @@
+"""The search loop on a real tiny supernet: run folder, determinism, checkpoint/resume, pick rules, algorithms."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from evolution.config import SearchConfig
+from evolution.search import read_search_checkpoint, search
+from regnas.errors import CheckpointError, ConfigError
+from search_spaces import get_space
+from tests.conftest import tiny_config
+
+SPACE = get_space("nasbench201")
+
+
+def front_of(result) -> list[tuple]:
+    return sorted((tuple(f["members"]), tuple(f["objectives"])) for f in result.front)
+
+
+def test_run_folder_holds_everything_a_user_reads(tiny_run):
+    result = json.loads((tiny_run / "result.json").read_text())
+    config = SearchConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
+    assert config == tiny_config()
+    family = result["family"]
+    assert [m["name"] for m in family] == ["m1", "m2"]
+    assert all({"arch", "accuracy", "params"} <= set(m) for m in family)
+    archs = [SPACE.from_str(m["arch"]) for m in family]
+    assert SPACE.is_chain(archs) and family[0]["params"] <= family[1]["params"]
+    pairs = {(f["old"], f["new"]) for f in result["flips"]}
+    assert pairs == {("m1", "m2"), ("m2", "m1")}
+    for flip in result["flips"]:
+        assert flip["nfr"] == pytest.approx(flip["nf"] / result["test_size"])
+        assert flip["nfr_ci95"][0] <= flip["nfr"] <= flip["nfr_ci95"][1]
+    assert result["columns"] == ["error[m1]", "error[m2]", "nf"]
+    history = [json.loads(line) for line in (tiny_run / "history.jsonl").read_text().splitlines()]
+    assert [h["generation"] for h in history] == [1, 2, 3, 4]
+    with open(tiny_run / "pareto.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(result["front"]) and sum(int(r["chosen"]) for r in rows) == 1
+    assert (tiny_run / "pareto.png").stat().st_size > 1000
+
+
+def test_every_family_ever_evaluated_is_nested(tiny_run):
+    for line in (tiny_run / "history.jsonl").read_text().splitlines():
+        for individual in json.loads(line)["population"]:
+            assert SPACE.is_chain([SPACE.from_str(s) for s in individual["members"]])
+
+
+def test_front_values_are_true_metrics_of_the_members(tiny_run, tiny_supernet, tiny_data):
+    """Recompute one front family's objectives from scratch with a fresh evaluator."""
+    from regnas import metrics
+    from regnas.evaluate import Evaluator
+
+    result = json.loads((tiny_run / "result.json").read_text())
+    row = result["front"][0]
+    evaluator = Evaluator(tiny_supernet, tiny_data, split="validation")
+    correct = [evaluator.correct(a) for a in row["members"]]
+    assert row["objectives"] == pytest.approx([1 - correct[0].mean(), 1 - correct[1].mean(),
+                                               metrics.negative_flips(correct[0], correct[1])])
+
+
+def test_same_seed_same_result_and_interrupted_runs_resume_identically(tmp_path, tiny_supernet, tiny_run):
+    straight = json.loads((tiny_run / "result.json").read_text())
+
+    def ctrl_c_after_two(record):
+        if record["generation"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search(tiny_config(), tmp_path / "cut", progress=False, on_generation=ctrl_c_after_two)
+    assert read_search_checkpoint(tmp_path / "cut")["generation"] == 2
+    assert not (tmp_path / "cut" / "result.json").exists()
+    resumed = search(tiny_config(), tmp_path / "cut", resume=True, progress=False)
+    assert front_of(resumed) == sorted((tuple(f["members"]), tuple(f["objectives"])) for f in straight["front"])
+    assert resumed.family == straight["family"] and resumed.flips == straight["flips"]
+    cut_history = [json.loads(l) for l in (tmp_path / "cut" / "history.jsonl").read_text().splitlines()]
+    straight_history = [json.loads(l) for l in (tiny_run / "history.jsonl").read_text().splitlines()]
+    assert [h["population"] for h in cut_history] == [h["population"] for h in straight_history]
+
+
+def test_a_finished_run_can_be_extended(tmp_path, tiny_supernet, tiny_run):
+    search(tiny_config(generations=2), tmp_path / "short", progress=False)
+    extended = search(tiny_config(generations=4), tmp_path / "short", resume=True, progress=False)
+    straight = json.loads((tiny_run / "result.json").read_text())
+    assert front_of(extended) == sorted((tuple(f["members"]), tuple(f["objectives"])) for f in straight["front"])
+
+
+def test_another_seed_searches_differently(tmp_path, tiny_supernet, tiny_run):
+    supernet = json.loads((tiny_run / "result.json").read_text())["supernet"]["path"]
+    other = search(tiny_config(seed=1, generations=1, supernet=supernet), tmp_path / "seed1", progress=False)
+    first = json.loads((tiny_run / "history.jsonl").read_text().splitlines()[0])
+    assert [p["members"] for p in first["population"]] != [f["members"] for f in other.front]
+
+
+def test_resume_refuses_a_changed_config_and_an_existing_run(tmp_path, tiny_supernet, tiny_run):
+    with pytest.raises(ConfigError, match="already holds a search"):
+        search(tiny_config(), tiny_run, progress=False)
+    with pytest.raises(ConfigError, match="another config"):
+        search(tiny_config(population=10), tiny_run, resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="holds no search checkpoint"):
+        search(tiny_config(), tmp_path, resume=True, progress=False)
+
+
+@pytest.mark.parametrize("algorithm", ["nsga3", "unsga3", "spea2", "smsemoa"])
+def test_other_pymoo_algorithms_run_by_name(tmp_path, tiny_supernet, algorithm):
+    result = search(tiny_config(algorithm=algorithm, generations=2), tmp_path / algorithm, progress=False)
+    assert result.front and SPACE.is_chain([SPACE.from_str(m["arch"]) for m in result.family])
+
+
+def test_paper_reward_alone_with_a_genetic_algorithm(tmp_path, tiny_supernet):
+    result = search(tiny_config(objectives=["reward"], algorithm="ga", generations=2, members=3, reward_lambda=2.0),
+                    tmp_path / "ga", progress=False)
+    assert result.columns == ["reward"] and len(result.family) == 3
+    best = result.front[result.chosen]
+    assert best["objectives"][0] == pytest.approx(best["mean_accuracy"] - 2.0 * best["nfr"])
+
+
+def test_pick_rules_choose_from_the_front(tmp_path, tiny_supernet, tiny_run):
+    from evolution.pick import make_picker
+
+    result = json.loads((tiny_run / "result.json").read_text())
+    columns = result["columns"]
+    import numpy as np
+
+    F = np.array([f["objectives"] for f in result["front"]])
+    accuracy = np.array([f["mean_accuracy"] for f in result["front"]])
+    nfr = np.array([f["nfr"] for f in result["front"]])
+    assert make_picker("best:nf", columns)(F, accuracy, nfr) == int(np.argmin(F[:, 2]))
+    assert make_picker("reward:0", columns)(F, accuracy, nfr) == int(np.argmax(accuracy))
+    assert make_picker("pseudo-weights:1,0,0", columns)(F, accuracy, nfr) == int(np.argmin(F[:, 0]))
+    for bad, message in [("best:zz", "names no objective column"), ("pseudo-weights:1,2", "3 non-negative"),
+                         ("knee", "unknown pick rule 'knee'; allowed:")]:
+        with pytest.raises(ConfigError, match=message):
+            make_picker(bad, columns)
