@@ -207,8 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint is not None:
         supernet = load_supernet(args.checkpoint, space.name)
     else:
-        torch.manual_seed(args.seed)  # only the weights of the random supernet; nothing else draws from it
-        supernet = space.supernet(C=args.channels, N=args.cells, num_classes=data.num_classes, in_channels=data.in_channels)
+        supernet = space.supernet(C=args.channels, N=args.cells, num_classes=data.num_classes,
+                                  in_channels=data.in_channels, init_seed=args.seed)
     rng = np.random.default_rng(args.seed)
     drawn = distinct_archs(space, args.n_archs + 2, rng)
     archs, warmup = drawn[:-2], drawn[-2:]

@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cells", type=int, default=1, help="supernet N (cells per stage)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--sampling", choices=("sandwich", "uniform"), default="sandwich")
-    parser.add_argument("--train-seed", type=int, default=0)
+    parser.add_argument("--train-seed", type=int, default=0, help="seeds the initial weights and the training run")
     parser.add_argument("--n-archs", type=int, default=200, help="random NAS-Bench-201 cells to rank")
     parser.add_argument("--arch-seed", type=int, default=0, help="seed of the numpy Generator drawing the cells")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     space = get_space("nasbench201")
     data = load_data("cifar10", args.data, seed=0)
     config = TrainConfig(epochs=args.epochs, sampling=args.sampling, seed=args.train_seed)
-    supernet = space.supernet(C=args.channels, N=args.cells, num_classes=data.num_classes, in_channels=data.in_channels)
+    supernet = space.supernet(C=args.channels, N=args.cells, num_classes=data.num_classes, in_channels=data.in_channels,
+                              init_seed=args.train_seed)
     print(f"supernet C={args.channels} N={args.cells}, {config}; data {data.describe()['sizes']}", file=sys.stderr)
     train_supernet(supernet, data, config, checkpoint=args.checkpoint)
     training_log = read_checkpoint(args.checkpoint, space.name, supernet.settings)["log"]

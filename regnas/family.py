@@ -44,6 +44,8 @@ class EvaluationContext:
             raise ConfigError(f"{len(self.member_names)} members but {len(self.platforms)} platforms")
 
     def family(self, archs: Sequence[Arch]) -> FamilyView:
+        if len(archs) != len(self.member_names):
+            raise ValueError(f"a family of this search has {len(self.member_names)} members, got {len(archs)}")
         return FamilyView(self, [MemberView(self, k, a) for k, a in enumerate(archs)])
 
     def latency(self, arch: Arch, platform: str) -> float:

@@ -23,6 +23,8 @@ def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | N
             except RegnasError as error:
                 print(f"{prog}: error: {error}", file=sys.stderr)
                 return EXIT_BAD_INPUT
+            except SystemExit as exit_:  # argparse: --help, usage errors; main(argv) returns codes, never exits
+                return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
             except KeyboardInterrupt:
                 print(f"\n{prog}: interrupted", file=sys.stderr)
                 return EXIT_INTERRUPTED

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime
 import importlib
 import platform
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
@@ -46,23 +45,31 @@ def clock_for(threads: int) -> Callable[[], int]:
     return time.thread_time_ns if threads == 1 else time.perf_counter_ns
 
 
-def time_call(run: Callable[[], Any], *, warmup: int, repeats: int, clock: Callable[[], int] = time.perf_counter_ns) -> tuple[float, float]:
-    """(median, interquartile range) in ms of one call, over ``repeats`` timed samples after ``warmup`` calls."""
+def time_calls(
+    calls: Sequence[Callable[[], Any]], *, warmup: int, repeats: int, clock: Callable[[], int] = time.perf_counter_ns, progress: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(median, interquartile range) in ms of one call of each of ``calls``.
+
+    Samples are taken in rounds, each round timing every call once, so a passing change of load
+    (other jobs, clock speed) touches all calls alike instead of skewing whichever ran then.
+    """
     with torch.inference_mode():
-        for _ in range(warmup):
-            run()
-        start = time.perf_counter_ns()
-        run()
-        once = max(time.perf_counter_ns() - start, 100) / 1e9
-        number = max(1, int(MIN_SAMPLE_S / once))
-        samples = []
-        for _ in range(repeats):
-            start = clock()
-            for _ in range(number):
+        numbers = []
+        for run in calls:
+            for _ in range(warmup):
                 run()
-            samples.append((clock() - start) / number / 1e6)
-    quartiles = statistics.quantiles(samples, n=4) if len(samples) > 1 else [samples[0]] * 3
-    return statistics.median(samples), quartiles[2] - quartiles[0]
+            start = time.perf_counter_ns()
+            run()
+            numbers.append(max(1, int(MIN_SAMPLE_S / (max(time.perf_counter_ns() - start, 100) / 1e9))))
+        samples = np.empty((repeats, len(calls)))
+        for r in tqdm(range(repeats), desc=progress, unit="round", disable=progress is None):
+            for j, (run, number) in enumerate(zip(calls, numbers)):
+                start = clock()
+                for _ in range(number):
+                    run()
+                samples[r, j] = (clock() - start) / number / 1e6
+    low, median, high = np.percentile(samples, [25, 50, 75], axis=0)
+    return median, high - low
 
 
 def _round_robin(calls: Sequence[Callable[[], Any]]) -> Callable[[], Any]:
@@ -103,13 +110,13 @@ def profile_table(
     full = {**space.supernet_defaults, **settings}
     keys = hooks.op_keys(full, input_shape)
     generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-    entries: dict[str, float] = {}
-    spread: dict[str, float] = {}
     replicas = hooks.max_repeats(full)
+    calls = [_round_robin([hooks.build_op(key, batch, generator) for _ in range(replicas)]) for key in keys]
     with torch_threads(threads):
-        for key in tqdm(keys, desc=f"profiling {space.name} ops", unit="op", disable=not progress):
-            copies = [hooks.build_op(key, batch, generator) for _ in range(replicas)]
-            entries[key], spread[key] = time_call(_round_robin(copies), warmup=warmup + replicas, repeats=repeats, clock=clock_for(threads))
+        medians, spreads = time_calls(calls, warmup=warmup + replicas, repeats=repeats, clock=clock_for(threads),
+                                      progress=f"profiling {len(keys)} {space.name} ops" if progress else None)
+    entries = dict(zip(keys, medians.tolist()))
+    spread = dict(zip(keys, spreads.tolist()))
     meta = {
         "space": space.name,
         "device": device,
@@ -151,13 +158,11 @@ def measure_networks(
     hooks = profiling_hooks(space)
     full = {**space.supernet_defaults, **settings}
     generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-    decoded = [space.decode(row) for row in codes_of(space, archs)]
-    out = np.empty(len(decoded))
+    calls = [hooks.build_network(space.decode(row), full, input_shape, batch, generator) for row in codes_of(space, archs)]
     with torch_threads(threads):
-        for i, arch in enumerate(tqdm(decoded, desc=f"timing {space.name} networks", unit="net", disable=not progress)):
-            run = hooks.build_network(arch, full, input_shape, batch, generator)
-            out[i] = time_call(run, warmup=warmup, repeats=repeats, clock=clock_for(threads))[0]
-    return out
+        medians, _ = time_calls(calls, warmup=warmup, repeats=repeats, clock=clock_for(threads),
+                                progress=f"timing {len(calls)} {space.name} networks" if progress else None)
+    return medians
 
 
 def check_table_settings(table: LatencyTable, settings: Mapping[str, Any], input_shape: tuple[int, int, int], batch: int) -> None:

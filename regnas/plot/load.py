@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ class Run:
                                  f"and {HISTORY} is missing)")
         return self.history[-1]
 
-    @property
+    @cached_property
     def columns(self) -> list[Column]:
         latest = self._latest
         units = latest.get("units") or [""] * len(latest["columns"])
@@ -73,7 +74,7 @@ class Run:
         """Multiply natural values by this to get what pymoo minimised (max columns negated)."""
         return np.array([-1.0 if c.direction == "max" else 1.0 for c in self.columns])
 
-    @property
+    @cached_property
     def front(self) -> list[FrontFamily]:
         if self.result is not None:
             return [FrontFamily(tuple(f["members"]), tuple(f["objectives"]), bool(f["feasible"]), f.get("nfr"))
