@@ -29,7 +29,7 @@ def test_shipped_tables_load_describe_and_carry_provenance(name):
     assert table.meta["space"] == "nasbench201" and table.meta["settings"] == {"C": 16, "N": 5}
     assert "MIT" in table.meta["source"] and table.meta["validation"]["rows"] == 14625
     line = describe_platform(name)
-    assert line.startswith(f"{name} (") and "\n" not in line and "held-out tau" in line
+    assert line.startswith(f"{name} (") and "\n" not in line and "MAPE" in line and "not fitted on" in line
     assert 0 < table.predict(SPACE.largest()) < 1000
 
 

@@ -131,8 +131,8 @@ def profile_table(
         "host": f"{platform.machine()} {platform.processor() or platform.platform()}",
         "date": datetime.date.today().isoformat(),
         "method": (
-            f"profiled op by op: median of {repeats} timed samples ({'thread CPU time' if threads == 1 else 'wall clock'}) "
-            f"after {warmup} warm-up calls, {threads} thread(s), "
+            f"profiled op by op: median of {repeats} samples timed in rounds over all ops "
+            f"({'thread CPU time' if threads == 1 else 'wall clock'}), after {warmup} warm-up calls, {threads} thread(s), "
             f"cycling through {replicas} copies of each op"
         ),
         "spread_ms": {k: round(v, 6) for k, v in spread.items()},

@@ -181,7 +181,8 @@ class LatencyTable:
             text += f", source {meta['source']}"
         if "validation" in meta:
             v = meta["validation"]
-            text += f"; held-out tau {v['kendall_tau']:.3f}, MAPE {v['mape_percent']:.1f}% on {v['rows']} rows"
+            against = v.get("against", f"{v['rows']} measurements")
+            text += f"; Kendall tau {v['kendall_tau']:.3f}, MAPE {v['mape_percent']:.1f}% against {against}"
         return text
 
     def __repr__(self) -> str:
