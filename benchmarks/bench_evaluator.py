@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import platform
 import sys
 import tempfile
@@ -13,9 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pymoo.termination.max_gen import MaximumGenerationTermination
 from torch import nn
 from tqdm import tqdm
 
+from evolution.config import SearchConfig
+from evolution.search import make_search_algorithm
+from evolution.session import build_session
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.data import ImageData, load_data
 from regnas.evaluate import Evaluator, recalibrate_module
@@ -80,6 +85,7 @@ def methods_under_test(supernet: Supernet, data: ImageData, batch_size: int,
         "engine: 1 thread, chunk 128, NCHW": engine(1, 128, False),
         "engine: 1 thread, chunk 64, channels_last": engine(1, 64, True),
         "engine: 1 thread, chunk 256, channels_last": engine(1, 256, True),
+        f"engine: {default_threads} threads, chunk 128, channels_last": engine(default_threads, 128, True),
         "Evaluator (1 thread, chunk 128, channels_last)": evaluator.predictions,
     }
 
@@ -158,12 +164,6 @@ def channels_last_deviation(engine: SubnetEngine, archs: Sequence[Arch]) -> dict
 
 def search_stream(checkpoint: Path, args: argparse.Namespace) -> dict[str, float]:
     """The cache on the stream a real NSGA-II family search asks for (repeats included)."""
-    from pymoo.termination.max_gen import MaximumGenerationTermination
-
-    from evolution.config import SearchConfig
-    from evolution.search import make_search_algorithm
-    from evolution.session import build_session
-
     config = SearchConfig(dataset=args.dataset, data_path=args.data_path, supernet=str(checkpoint), seed=args.seed,
                           population=args.population, generations=args.generations, validation_size=args.validation_size)
     session = build_session(config, None, progress=False)
@@ -178,6 +178,20 @@ def search_stream(checkpoint: Path, args: argparse.Namespace) -> dict[str, float
     return {"generations": config.generations, "population": config.population, "members": config.members,
             "subnets_requested": requested, "subnets_computed": session.evaluator.n_computed,
             "cache_hit_share": 1 - session.evaluator.n_computed / requested, "search_seconds": time.perf_counter() - start}
+
+
+def machine() -> str:
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def print_rates(rates: dict[str, float], naive: str, naive_one_thread: str) -> None:
+    print(f"\n{'method':75s} {'subnets/s':>9s} {'x naive':>8s} {'x naive@1':>9s}")
+    for name, rate in rates.items():
+        print(f"{name:75s} {rate:9.3f} {rate / rates[naive]:8.2f} {rate / rates[naive_one_thread]:9.2f}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -213,34 +227,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     drawn = distinct_archs(space, args.n_archs + 2, rng)
     archs, warmup = drawn[:-2], drawn[-2:]
     evaluator, methods = methods_under_test(supernet, data, args.batch_size, default_threads)
+    load_before = os.getloadavg()[0]
     seconds, reference = time_interleaved(methods, archs)
     result = {
-        "date": date.today().isoformat(), "command": " ".join(sys.argv), "machine": platform.processor() or platform.machine(),
+        "load_average_1min_before_after": [load_before, os.getloadavg()[0]],
+        "date": date.today().isoformat(), "command": " ".join(sys.argv), "machine": machine(),
         "torch": torch.__version__, "default_threads": default_threads, "supernet": supernet.settings,
         "data": data.describe(), "n_archs": len(archs), "batch_size": args.batch_size,
         "subnets_per_second": {name: len(archs) / s for name, s in seconds.items()},
         "evaluator_rechecked_samples": evaluator.n_rechecked, "evaluated_samples": len(archs) * len(data.validation),
     }
+    atomic_write_json(args.out, result)  # each section is kept as soon as it is measured
     if args.workers > 1:
         workers = time_workers(supernet, data, archs, warmup, reference, args.batch_size, args.workers)
         result["subnets_per_second"][f"Evaluator.evaluate_many, {args.workers} worker processes"] = len(archs) / workers["seconds"]
         result["workers"] = workers
+    print_rates(result["subnets_per_second"], f"naive, {default_threads} threads (torch default)", "naive, 1 thread")
     result["eval_pass_ablation"] = time_folding_and_loop_order(supernet, data, archs, reference)
     result["tie_check"] = channels_last_deviation(evaluator.engine, archs)
+    atomic_write_json(args.out, result)
+    print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result["eval_pass_ablation"].items()})
+    print(result["tie_check"], f"rechecked {result['evaluator_rechecked_samples']} of {result['evaluated_samples']} samples")
     if args.generations:
         with tempfile.TemporaryDirectory() as tmp:
             checkpoint = args.checkpoint or save_checkpoint(Path(tmp) / "supernet.pt", supernet)
             result["search_stream"] = search_stream(checkpoint, args)
-    naive = result["subnets_per_second"][f"naive, {default_threads} threads (torch default)"]
-    naive_1 = result["subnets_per_second"]["naive, 1 thread"]
-    print(f"\n{'method':75s} {'subnets/s':>9s} {'x naive':>8s} {'x naive@1':>9s}")
-    for name, rate in result["subnets_per_second"].items():
-        print(f"{name:75s} {rate:9.3f} {rate / naive:8.2f} {rate / naive_1:9.2f}")
-    print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result["eval_pass_ablation"].items()})
-    print(result["tie_check"], f"rechecked {result['evaluator_rechecked_samples']} of {result['evaluated_samples']} samples")
-    if "search_stream" in result:
         print(result["search_stream"])
-    atomic_write_json(args.out, result)
+        atomic_write_json(args.out, result)
     print(f"-> {args.out}")
     return 0
 

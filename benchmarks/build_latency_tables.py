@@ -83,11 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     for column in latency_columns(args.csv):
         measured = read_measurements(args.csv, column)
         device_name, source, batch = DEVICES[measured.device]
+        # the same draws as `regnas-lut fit --train 1000 --seed 0`: rows, then cross-validation folds
         rng = np.random.default_rng(args.seed)
         train = np.sort(rng.choice(len(measured), size=args.train, replace=False))
         held = np.setdiff1d(np.arange(len(measured)), train)
         common = dict(settings={"C": 16, "N": 5}, input_shape=(3, 32, 32), batch=batch)
-        result = fit_table(space, measured.subset(train), rng=np.random.default_rng(args.seed), **common, meta={"device_name": device_name, "source": source})
+        result = fit_table(space, measured.subset(train), rng=rng, **common, meta={"device_name": device_name, "source": source})
         held_archs = [measured.archs[i] for i in held]
         report = validate(result.table, held_archs, measured.latency_ms[held])
         baseline = compare(plain_additive(measured.archs, measured.latency_ms, train)[held], measured.latency_ms[held])

@@ -15,7 +15,7 @@ ENUMERATION_LIMIT = 200_000  # spaces up to this size are checked exactly, by en
 
 def latency_function(space: SearchSpace, platforms: Sequence[str]) -> Callable[[Arch, str], float]:
     """``latency_ms(arch, platform)`` from the platforms' lookup tables (unknown platforms fail here, early)."""
-    from regnas.latency.platforms import get_platform
+    from regnas.latency import get_platform
 
     tables = {p: get_platform(p) for p in platforms}
     for platform, table in tables.items():
@@ -38,7 +38,7 @@ def check_feasible(space: SearchSpace, platforms: Sequence[str], budgets: Sequen
     members small to large keeping the footprints reachable by a chain that met the budgets so far.
     Larger spaces are checked member by member against each table's minimum.
     """
-    from regnas.latency.platforms import get_platform, min_latency
+    from regnas.latency import get_platform, min_latency
 
     for budget in budgets:
         fastest_ms, fastest = min_latency(get_platform(budget.platform), space)

@@ -21,6 +21,7 @@ class SearchConfig:
     data_path: str | None = None
     seed: int = 0
     members: int = 2
+    nested: bool = True
     platforms: list[str] = field(default_factory=list)
     budgets: dict[str, float] = field(default_factory=dict)
     objectives: list[str] | None = None

@@ -1,6 +1,7 @@
 """FamilyProblem: pymoo's view of family search (X: K members' genes, F: objectives, G: budgets)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ class FamilyProblem(Problem):
         self.units = [o.unit for o in self.objectives for _ in o.columns(context.member_names)]
         self.signs = np.array([-1.0 if d == "max" else 1.0 for d in self.directions])
         self.context: EvaluationContext | None = context
+        self.evaluation_seconds = 0.0  # time inside _evaluate: the rest of a generation is pymoo's
         super().__init__(n_var=genome.n_var, n_obj=len(self.columns), n_ieq_constr=len(self.budgets),
                          xl=np.zeros(genome.n_var, dtype=np.int64), xu=genome.upper, vtype=int)
 
@@ -68,7 +70,9 @@ class FamilyProblem(Problem):
         return [v for o in self.objectives for v in o.values(family)]
 
     def _evaluate(self, X, out, *args, **kwargs):
+        start = time.perf_counter()
         families = [self.family(x) for x in np.asarray(X, dtype=np.int64)]
         out["F"] = np.array([self.objective_values(f) for f in families], dtype=np.float64) * self.signs
         if self.budgets:
             out["G"] = np.array([[b.violation(f) for b in self.budgets] for f in families], dtype=np.float64)
+        self.evaluation_seconds += time.perf_counter() - start

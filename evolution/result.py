@@ -36,9 +36,10 @@ class SearchResult:
         run_dir = Path(run_dir)
         atomic_write_json(run_dir / "result.json", self.to_dict())
         atomic_write_text(run_dir / "pareto.csv", self.front_csv())
-        from regnas.plot import save_run_figure
+        from regnas.plot import save_run_figure, write_report
 
         save_run_figure(run_dir)
+        write_report(run_dir)
 
     def front_csv(self) -> str:
         out = io.StringIO()
@@ -98,7 +99,8 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
                               "nfr_ci95": [ci.low, ci.high]})
     info = {
         "directions": problem.directions, "units": problem.units,
-        "space": session.space.name, "members": config.member_names, "platforms": config.platforms,
+        "space": session.space.name, "member_names": config.member_names, "nested": config.nested,
+        "family_is_nested": session.space.is_chain(chosen_view.archs), "platforms": config.platforms,
         "objectives": config.objective_specs, "budgets": config.budgets, "pick": config.pick,
         "flips_split": "test", "test_size": len(session.data.test), "validation_size": len(session.data.validation),
         "generations": len(history), "evaluations": int(algorithm.evaluator.n_eval),

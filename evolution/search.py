@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pymoo.core.algorithm import Algorithm
+from pymoo.core.repair import NoRepair
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
 from evolution.algorithms import make_algorithm
@@ -30,10 +31,10 @@ CHECKPOINT_FORMAT = "regnas-search/1"
 def make_search_algorithm(session: Session) -> Algorithm:
     config, genome = session.config, session.genome
     operators = {
-        "sampling": NestedFamilySampling(genome),
+        "sampling": NestedFamilySampling(genome, nested=config.nested),
         "crossover": make_crossover(config.crossover, genome, config.crossover_prob),
         "mutation": RandomResetMutation(prob_var=config.mutation_prob_var),
-        "repair": NestedChainRepair(genome),
+        "repair": NestedChainRepair(genome) if config.nested else NoRepair(),
         "eliminate_duplicates": CanonicalDuplicateElimination(genome),
     }
     n_obj = len(session.problem().columns)
@@ -85,10 +86,11 @@ def search(
     try:
         while len(history) < config.generations:
             start = time.perf_counter()
-            computed_before = session.evaluator.n_computed
+            computed_before, evaluating_before = session.evaluator.n_computed, problem.evaluation_seconds
             algorithm.next()
             record = generation_record(algorithm, session, len(history) + 1, time.perf_counter() - start,
-                                       session.evaluator.n_computed - computed_before)
+                                       session.evaluator.n_computed - computed_before,
+                                       problem.evaluation_seconds - evaluating_before)
             history.append(record)
             write_checkpoint(run_dir, config, algorithm, history, session)
             if progress:
@@ -105,14 +107,17 @@ def search(
     return result
 
 
-def generation_record(algorithm: Algorithm, session: Session, generation: int, seconds: float, computed: int) -> dict:
+def generation_record(algorithm: Algorithm, session: Session, generation: int, seconds: float, computed: int,
+                      evaluation_seconds: float) -> dict:
     problem = algorithm.problem
     pop = algorithm.pop
     opt_keys = {session.genome.key(x) for x in algorithm.opt.get("X")}
     population = []
     for ind in pop:
+        view = problem.family(ind.X)
         population.append({
-            "members": [session.space.to_str(a) for a in session.genome.decode(ind.X)],
+            "members": [m.arch_str for m in view],
+            "nfr": view.consecutive("nfr"),
             "objectives": (ind.F * problem.signs).tolist(),
             "violation": float(ind.CV[0]) if ind.CV is not None else 0.0,
             "front": session.genome.key(ind.X) in opt_keys,
@@ -122,6 +127,7 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
         "evaluations": int(algorithm.evaluator.n_eval),
         "subnets_computed": computed,
         "seconds": round(seconds, 3),
+        "evaluation_seconds": round(evaluation_seconds, 3),
         "columns": problem.columns,
         "directions": problem.directions,
         "units": problem.units,

@@ -17,7 +17,7 @@ from regnas.evaluate import Evaluator
 from regnas.family import EvaluationContext
 from regnas.model_stats import ModelStats
 from regnas.objectives import Objective, get_objective
-from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, train_supernet
+from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, supernet_from_checkpoint, train_supernet
 from search_spaces.base import SearchSpace
 from search_spaces.registry import get_space
 from search_spaces.supernet import Supernet
@@ -70,8 +70,10 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
         supernet = space.supernet(**settings, init_seed=config.seed)
     except TypeError as error:
         raise ConfigError(f"supernet settings {config.supernet_settings} do not fit {space.name}: {error}") from None
-    if path.exists() and read_checkpoint(path, space.name, settings).get("epoch") == train.epochs:
-        return load_supernet(path, space.name, settings), path
+    if path.exists():
+        saved = read_checkpoint(path, space.name, settings)
+        if saved.get("epoch") == train.epochs:
+            return supernet_from_checkpoint(saved), path
     if progress:
         print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)

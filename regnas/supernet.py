@@ -174,7 +174,11 @@ def read_checkpoint(path: str | Path, space: str | None = None, settings: Mappin
 
 def load_supernet(path: str | Path, space: str | None = None, settings: Mapping[str, Any] | None = None) -> Supernet:
     """Rebuild the supernet a checkpoint describes (checked against ``space``/``settings`` when given)."""
-    saved = read_checkpoint(path, space, settings)
+    return supernet_from_checkpoint(read_checkpoint(path, space, settings))
+
+
+def supernet_from_checkpoint(saved: dict) -> Supernet:
+    """The supernet of a checkpoint dict already read (and checked) by ``read_checkpoint``."""
     supernet = get_space(saved["space"]).supernet(**saved["settings"])
     supernet.load_state_dict(saved["state_dict"])
     return supernet.eval()

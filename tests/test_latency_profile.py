@@ -1,8 +1,10 @@
 """Profiling on this machine: every op key of a tiny network gets a positive time; whole networks too."""
 from __future__ import annotations
 
-import numpy as np
+import pytest
 
+from regnas.errors import ConfigError
+from regnas.latency import LatencyTableError
 from regnas.latency.profile import check_table_settings, measure_networks, profile_table
 from search_spaces import get_space
 from search_spaces.nasbench201.layers import layer_keys
@@ -29,11 +31,6 @@ def test_tiny_profile_prices_every_key_layers_produces(rng):
 
 
 def test_profile_refuses_bad_counts_and_other_settings(rng):
-    import pytest
-
-    from regnas.errors import ConfigError
-    from regnas.latency import LatencyTableError
-
     with pytest.raises(ConfigError, match="repeats must be an integer >= 1, got 0"):
         profile_table(SPACE, settings=TINY, input_shape=SHAPE, batch=1, threads=1, repeats=0, warmup=1, rng=rng, device="x", progress=False)
     table = profile_table(SPACE, settings=TINY, input_shape=SHAPE, batch=1, threads=1, repeats=1, warmup=0, rng=rng, device="x", progress=False)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from regnas.latency import LatencyTable, LatencyTableError, get_key_scheme
+from regnas.latency import KeyScheme, LatencyTable, LatencyTableError, get_key_scheme, register_key_scheme
 from search_spaces import get_space
 from search_spaces.nasbench201.layers import cell_vocabulary, layer_counts, layer_keys
 
@@ -107,8 +107,37 @@ def test_unknown_scheme_lists_allowed(rng):
         get_key_scheme(SPACE, "per-layer")
 
 
+def test_floor_bounds_predictions(rng):
+    table = random_table("cells", rng)
+    archs = [SPACE.sample(rng) for _ in range(400)]
+    raw = np.array([sum(table.entries[k] for k in table.keys(a)) for a in archs])
+    floor = float(np.median(raw))
+    table.meta["floor_ms"] = floor
+    np.testing.assert_allclose(table.predict_many(archs), np.maximum(raw, floor), atol=1e-8)
+    assert min(table.predict(a) for a in archs) == pytest.approx(floor)
+
+
 def test_rounding_to_resolution(rng):
     table = random_table("ops", rng)
     table.meta["resolution_ms"] = 0.5
     values = table.predict_many([SPACE.sample(rng) for _ in range(20)])
     np.testing.assert_allclose(values * 2, np.round(values * 2), atol=1e-9)
+
+
+def test_a_scheme_without_vectorised_counts_predicts_the_same(rng):
+    """Another space plugs in with keys alone; predict_many then loops over them."""
+    register_key_scheme(KeyScheme("nasbench201", "ops-by-loop", "ops, without counts", layer_keys), overwrite=True)
+    vectorised = random_table("ops", rng)
+    looped = LatencyTable({**vectorised.meta, "key_scheme": "ops-by-loop"}, vectorised.entries)
+    archs = [SPACE.sample(rng) for _ in range(100)]
+    np.testing.assert_allclose(looped.predict_many(archs), vectorised.predict_many(archs), atol=1e-9)
+
+
+def test_interrupted_save_keeps_the_old_file(tmp_path, rng):
+    table = random_table("ops", rng)
+    path = table.save(tmp_path / "t.json")
+    before = path.read_text()
+    broken = LatencyTable({**table.meta, "note": object()}, table.entries)  # json.dump fails half-way
+    with pytest.raises(TypeError):
+        broken.save(path)
+    assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["t.json"]

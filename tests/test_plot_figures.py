@@ -1,7 +1,6 @@
 """regnas.plot figures: the data each figure draws, read back from its artists and checked against the run files."""
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import shutil
@@ -13,8 +12,10 @@ from matplotlib.colors import Normalize, to_rgba_array
 from pymoo.indicators.hv import HV
 
 from regnas.plot import (RunFolderError, accuracy_latency, compare, flip_matrix, flip_matrix_data, hypervolume,
-                         hypervolume_data, load_run, parallel_coordinates, parallel_coordinates_data, pareto, run_labels)
+                         hypervolume_data, load_run, parallel_coordinates, parallel_coordinates_data, pareto,
+                         run_labels)
 from regnas.plot.style import sequential_cmap
+from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,8 @@ def test_running_run_uses_last_generation_front(running_run, history):
 def test_pareto_draws_front_chosen_and_population_on_every_pair(tiny_run, result, history):
     figure = pareto(tiny_run)
     columns, front = result["columns"], np.array([f["objectives"] for f in result["front"]])
-    dominated = np.array([p["objectives"] for p in history[-1]["population"] if not p["front"]]).reshape(-1, len(columns))
+    dominated = np.array([p["objectives"] for p in history[-1]["population"] if not p["front"]])
+    dominated = dominated.reshape(-1, len(columns))
     pairs = list(itertools.combinations(range(len(columns)), 2))
     assert len([a for a in figure.axes if (a.get_gid() or "").startswith("pair ")]) == len(pairs)
     for i, j in pairs:
@@ -195,21 +197,30 @@ def test_accuracy_latency_needs_latency(tiny_run):
         accuracy_latency(tiny_run)
 
 
-def test_accuracy_latency_links_members_on_each_platform(tiny_run, result, tmp_path):
-    """A copy of the real run whose result.json carries latency@PLATFORM keys, as a run with --platforms has."""
-    run_dir = tmp_path / "with-latency"
-    shutil.copytree(tiny_run, run_dir)
-    result = copy.deepcopy(result)
-    platforms = {"phone": 1e-4, "server": 2e-5}
-    for member in result["family"]:
-        member.update({f"latency@{p}": member["params"] * ms for p, ms in platforms.items()})
-    (run_dir / "result.json").write_text(json.dumps(result))
-    figure = accuracy_latency(run_dir)
-    for platform, ms in platforms.items():
+@pytest.fixture(scope="module")
+def latency_run(tmp_path_factory, tiny_supernet) -> Path:
+    """A real tiny search with --platforms raspi4,pixel3: latency objective columns and latency@P keys."""
+    from evolution.search import search
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny-latency"
+    search(tiny_config(platforms=["raspi4", "pixel3"], generations=2, population=6), run_dir, progress=False)
+    return run_dir
+
+
+def test_accuracy_latency_shows_front_members_and_chosen_chain_per_platform(latency_run):
+    result = json.loads((latency_run / "result.json").read_text())
+    columns, front = result["columns"], np.array([f["objectives"] for f in result["front"]])
+    figure = accuracy_latency(latency_run)
+    for platform in ("raspi4", "pixel3"):
         axes = panel(figure, f"latency {platform}")
-        expected = [[m["params"] * ms, m["validation_accuracy"]] for m in result["family"]]
-        np.testing.assert_allclose(artist(axes, "members").get_offsets(), expected)
-        assert len([t for t in axes.texts if t.get_gid() == "members-link"]) == len(expected) - 1
+        own = [columns.index(f"latency[{platform}]"), columns.index(f"error[{platform}]")]
+        np.testing.assert_allclose(artist(axes, f"front {platform}").get_offsets(),
+                                   np.column_stack([front[:, own[0]], 1 - front[:, own[1]]]))
+        chain = [[m[f"latency@{platform}"], m["validation_accuracy"]] for m in result["family"]]
+        np.testing.assert_allclose(artist(axes, "members").get_offsets(), chain)
+        links = [(tuple(t.xyann), tuple(t.xy)) for t in axes.texts if t.get_gid() == "members-link"]
+        assert links == [(tuple(chain[0]), tuple(chain[1]))]
+        assert "latency on " + platform in axes.get_xlabel()
 
 
 def test_compare_overlays_each_run_and_labels_what_differs(tiny_run, running_run, result, history):

@@ -27,7 +27,7 @@ def run_copy(tiny_run: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def running_copy(run_copy: Path) -> Path:
-    for name in ("result.json", "pareto.csv", "pareto.png"):
+    for name in ("result.json", "pareto.csv", "pareto.png", "report.html"):
         (run_copy / name).unlink()
     return run_copy
 
@@ -74,29 +74,23 @@ def test_search_writes_pareto_png(tiny_run):
         assert image.format == "PNG"
 
 
-def test_write_figures_as_svg_and_pdf_open(run_copy, tmp_path):
-    """PNG files are checked where the report embeds them and for the running run; rendering is the slow part."""
-    paths = write_figures(run_copy, tmp_path / "figs", ("svg", "pdf"))
-    names = {p.stem for p in paths}
-    assert names == {"pareto", "flip_matrix", "hypervolume", "parallel_coordinates"}
-    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(p.name for p in paths)
+def test_write_figures_of_a_running_run_in_every_format_open(running_copy):
+    """The flip matrix needs result.json, so a running run gets three figures; the report embeds all four."""
+    paths = write_figures(running_copy, formats="png,svg,pdf")
+    assert sorted(p.name for p in paths) == sorted(f"{name}.{suffix}" for suffix in ("png", "svg", "pdf")
+                                                   for name in ("pareto", "hypervolume", "parallel_coordinates"))
+    assert sorted(p.name for p in (running_copy / "figures").iterdir()) == sorted(p.name for p in paths)
     for path in paths:
-        if path.suffix == ".svg":
+        if path.suffix == ".png":
+            with Image.open(path) as image:
+                image.verify()
+        elif path.suffix == ".svg":
             root = ElementTree.parse(path).getroot()
             assert root.tag.endswith("svg")
             if path.stem == "pareto":
-                assert any(e.get("id") == "chosen" for e in root.iter())
+                assert any(e.get("id") == "front" for e in root.iter())
         else:
             assert path.read_bytes().startswith(b"%PDF")
-
-
-def test_running_run_gets_figures_without_result(running_copy):
-    paths = write_figures(running_copy)
-    assert {p.name for p in paths} == {"pareto.png", "hypervolume.png", "parallel_coordinates.png"}
-    assert all(p.parent == running_copy / "figures" for p in paths)
-    for path in paths:
-        with Image.open(path) as image:
-            image.verify()
 
 
 def test_report_is_self_contained_with_tables(run_copy):
@@ -139,7 +133,8 @@ def test_cli_writes_figures_and_names_the_skipped(running_copy, tmp_path, capsys
 def running_copy_of_tiny(tiny_run: Path, tmp_path: Path) -> Path:
     path = tmp_path / "running"
     shutil.copytree(tiny_run, path)
-    (path / "result.json").unlink()
+    for name in ("result.json", "report.html"):  # what only a finished run has
+        (path / name).unlink()
     return path
 
 

@@ -134,3 +134,11 @@ def test_pick_rules_choose_from_the_front(tmp_path, tiny_supernet, tiny_run):
                          ("knee", "unknown pick rule 'knee'; allowed:")]:
         with pytest.raises(ConfigError, match=message):
             make_picker(bad, columns)
+
+
+def test_without_the_nesting_constraint_families_are_free(tmp_path, tiny_supernet):
+    result = search(tiny_config(nested=False, generations=2), tmp_path / "free", progress=False)
+    assert result.info["nested"] is False
+    lines = (tmp_path / "free" / "history.jsonl").read_text().splitlines()
+    families = [[SPACE.from_str(s) for s in p["members"]] for line in lines for p in json.loads(line)["population"]]
+    assert any(not SPACE.is_chain(f) for f in families)

@@ -29,6 +29,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (only --generations may change)")
     p.add_argument("--seed", type=int)
     p.add_argument("--members", type=int, help="family size K when no --platforms are given (default 2)")
+    p.add_argument("--no-nesting", dest="nested", action="store_false", default=None,
+                   help="search families without the nesting constraint (the ablation of REG-NAS)")
     p.add_argument("--platforms", help="comma-separated platforms, small to large, one per member; see `regnas platforms`")
     p.add_argument("--budget", action="append", default=[], metavar="PLATFORM=MSms",
                    help="latency budget of that platform's member, e.g. pixel3=12ms (repeatable)")
@@ -53,7 +55,7 @@ def parser() -> ArgumentParser:
 def config_from_args(args) -> SearchConfig:
     values = SearchConfig.load(args.config).to_dict() if args.config else {}
     simple = {"space": args.space, "dataset": args.dataset, "data_path": args.data_path, "seed": args.seed,
-              "members": args.members, "algorithm": args.algorithm, "population": args.population,
+              "members": args.members, "nested": args.nested, "algorithm": args.algorithm, "population": args.population,
               "generations": args.generations, "crossover": args.crossover, "flip_reduce": args.flip_reduce,
               "reward_lambda": args.reward_lambda, "pick": args.pick, "supernet": args.supernet,
               "train_epochs": args.train_epochs, "validation_size": args.validation_size}

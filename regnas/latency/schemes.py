@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from regnas.errors import UnknownNameError
+from regnas.errors import DuplicateNameError, InvalidArchError, UnknownNameError
 from search_spaces.base import Arch, SearchSpace
 
 Settings = Mapping[str, Any]
@@ -53,8 +53,6 @@ _SCHEMES: dict[tuple[str, str], KeyScheme] = {}
 
 
 def register_key_scheme(scheme: KeyScheme, *, overwrite: bool = False) -> KeyScheme:
-    from regnas.errors import DuplicateNameError
-
     if (scheme.space, scheme.name) in _SCHEMES and not overwrite:
         raise DuplicateNameError(f"key scheme {scheme.name!r} of space {scheme.space!r} is already registered")
     _SCHEMES[(scheme.space, scheme.name)] = scheme
@@ -106,8 +104,6 @@ def codes_of(space: SearchSpace, archs: Sequence[Arch | str] | np.ndarray) -> np
     if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
         codes = archs.reshape(1, -1) if archs.ndim == 1 else archs
         if codes.ndim != 2 or codes.shape[1] != space.n_genes or (codes < 0).any() or (codes >= space.n_choices).any():
-            from regnas.errors import InvalidArchError
-
             raise InvalidArchError(f"{space.name} gene indices must have shape (n, {space.n_genes}) within 0..choices-1, got shape {archs.shape}")
         return codes.astype(np.int64, copy=False)
     return np.array([space.encode(space.parse(a)) for a in archs], dtype=np.int64).reshape(-1, space.n_genes)

@@ -27,7 +27,9 @@ class LatencyTable:
 
     A table prices an architecture at its own network settings (``meta["settings"]``, e.g. C=16,
     N=5) and input, whatever the size of the supernet used in the search. Predictions are rounded
-    to ``meta["resolution_ms"]``, the finest step the table's source resolves.
+    to ``meta["resolution_ms"]``, the finest step the table's source resolves, and never fall below
+    ``meta["floor_ms"]`` (a fitted table: half the fastest network it was fitted on), where a fit's
+    adjustments for rare ops could otherwise sum to less than any network takes, even below zero.
     """
 
     def __init__(self, meta: Mapping[str, Any], entries: Mapping[str, float], source: str | None = None):
@@ -38,6 +40,7 @@ class LatencyTable:
             raise LatencyTableError(f"latency table unit {meta['unit']!r} is not supported; allowed: ms")
         self.meta = dict(meta)
         self.meta.setdefault("resolution_ms", 1e-6)
+        self.meta.setdefault("floor_ms", 0.0)
         self.entries = {str(k): float(v) for k, v in entries.items()}
         self.source = source
         self._compiled: dict[tuple[str, ...], np.ndarray] = {}
@@ -104,8 +107,10 @@ class LatencyTable:
         return values
 
     def _round(self, value):
-        step = float(self.meta["resolution_ms"])
-        return np.round(np.asarray(value) / step) * step if np.ndim(value) else float(round(value / step) * step)
+        step, floor = float(self.meta["resolution_ms"]), float(self.meta["floor_ms"])
+        # the second rounding drops float noise of the multiplication (0.005791999999999999 -> 0.005792)
+        rounded = np.round(np.round(np.maximum(np.asarray(value, dtype=np.float64), floor) / step) * step, 12)
+        return rounded if np.ndim(value) else float(rounded)
 
     def _missing(self, key: str) -> LatencyTableError:
         return LatencyTableError(

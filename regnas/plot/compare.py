@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from regnas.errors import ConfigError
@@ -71,25 +72,31 @@ def compare(results: Sequence[Any], labels: Sequence[str] | None = None) -> Figu
     pairs = list(itertools.combinations(range(len(names)), 2)) or [(0, 0)]
     ncols = min(3, len(pairs))
     nrows = math.ceil(len(pairs) / ncols)
-    figure = new_figure(4.7 * ncols + 0.4, 4.0 * nrows + 1.0 + 0.25 * len(runs))
+    figure = new_figure(max(7.0, 4.7 * ncols + 0.4), 4.0 * nrows + 1.0 + 0.25 * len(runs))
     with plot_style():
         for panel, (i, j) in enumerate(pairs):
             axes = figure.add_subplot(nrows, ncols, panel + 1)
             for r, (run, label) in enumerate(zip(runs, labels)):
-                values = run.front_objectives()[:, [run.column_names.index(names[i]), run.column_names.index(names[j])]]
+                x = run.front_objectives()[:, run.column_names.index(names[i])]
+                # One shared column leaves nothing to pair it with: each run gets its own row instead.
+                y = run.front_objectives()[:, run.column_names.index(names[j])] if i != j else np.full(len(x), -r)
                 colour, marker = SERIES_COLOURS[r % len(SERIES_COLOURS)], SERIES_MARKERS[r % len(SERIES_MARKERS)]
                 # Hollow markers of different shapes stay visible where the fronts of two runs coincide.
-                axes.scatter(values[:, 0], values[:, 1], s=48, marker=marker, facecolors="none", edgecolors=colour,
-                             linewidths=1.6, label=label if panel == 0 else None, gid=f"front {r}", zorder=3 + r)
+                axes.scatter(x, y, s=48, marker=marker, facecolors="none", edgecolors=colour, linewidths=1.6,
+                             label=label if panel == 0 else None, gid=f"front {r}", zorder=3 + r)
                 if run.chosen is not None:
-                    axes.scatter([values[run.chosen, 0]], [values[run.chosen, 1]], marker="*", s=300, color=colour,
+                    axes.scatter([x[run.chosen]], [y[run.chosen]], marker="*", s=300, color=colour,
                                  edgecolors="black", linewidths=0.9, zorder=5, gid=f"chosen {r}")
             label_axis(axes, "x", columns[i])
             if i != j:
                 label_axis(axes, "y", columns[j])
+            else:
+                axes.set_yticks(-np.arange(len(runs)), [f"run {r + 1}" for r in range(len(runs))])
+                axes.set_ylim(-len(runs) + 0.5, 0.5)
             axes.set_gid(f"pair {names[i]} vs {names[j]}")
         figure.legend(loc="outside lower center", ncols=1 if max(map(len, labels)) > 40 else min(3, len(runs)),
                       title="Pareto fronts (★ chosen family)", fontsize=9)
-        figure.suptitle(f"Pareto fronts of {len(runs)} runs on their {len(names)} shared objective columns")
+        shared = f"{len(names)} shared objective columns" if len(names) > 1 else f"shared objective {names[0]}"
+        figure.suptitle(f"Pareto fronts of {len(runs)} runs on their {shared}")
     return figure
 

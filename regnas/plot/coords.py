@@ -73,7 +73,8 @@ def parallel_coordinates(result: Any) -> Figure:
         axes.grid(False)
         axes.spines[["left", "bottom"]].set_visible(False)
         axes.tick_params(length=0)
-        handles = [Line2D([], [], color=FRONT_COLOUR if colouring is None else sequential_cmap()(0.5), label="front family" + (f" (colour: {colouring.name})" if colouring else ""))]
+        front_label = f"front family (colour: {colouring.name})" if colouring else "front family"
+        handles = [Line2D([], [], color=sequential_cmap()(0.5) if colouring else FRONT_COLOUR, label=front_label)]
         if run.chosen is not None:
             handles.append(Line2D([], [], color=CHOSEN_COLOUR, lw=3.2, label="chosen family"))
         if not all(f.feasible for f in run.front):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -31,6 +32,7 @@ class Colouring:
     @property
     def norm(self) -> Normalize:
         low, high = float(np.min(self.values)), float(np.max(self.values))
+        # A front whose families all share one value gets one colour rather than a division by zero.
         return Normalize(low, high if high > low else low + 1e-12)
 
     def shown_with(self, axis_columns: Sequence[str]) -> bool:
@@ -58,8 +60,6 @@ def front_point_colours(run: Run, colouring: Colouring | None, axis_columns: Seq
 
 
 def add_colourbar(figure: Figure, colouring: Colouring, axes: Sequence[Axes]) -> None:
-    from matplotlib.cm import ScalarMappable
-
     mappable = ScalarMappable(norm=colouring.norm, cmap=sequential_cmap())
     bar = figure.colorbar(mappable, ax=list(axes), shrink=0.8, aspect=30, pad=0.02)
     bar.set_label(colouring.label)

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from regnas.plot.columns import ARROWS_EXPLAINED, KNOWN_QUANTITIES, Column, label_axis, member_quantity_label, tick_formatter
+from regnas.plot.columns import (ARROWS_EXPLAINED, KNOWN_QUANTITIES, Column, label_axis, member_quantity_label,
+                                 tick_formatter)
 from regnas.plot.draw import Colouring, add_colourbar, draw_chain, draw_chosen, front_colouring, front_point_colours
 from regnas.plot.load import Run, load_run
 from regnas.plot.style import CHOSEN_COLOUR, CONTEXT_COLOUR, FRONT_COLOUR, new_figure, plot_style
@@ -41,7 +42,10 @@ def pareto(result: Any) -> Figure:
             add_colourbar(figure, colouring, figure.axes)
         short_labels = len(run.columns) == 3 or len(run.columns) > GRID_MAX_COLUMNS
         handles = _legend_handles(run, colouring if coloured else None, short_labels)
-        figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+        # About 13 characters of 9-point text per inch, plus room for each marker: wrap what would not fit.
+        one_row = sum(len(h.get_label()) + 6 for h in handles) / 13 < figure.get_figwidth()
+        figure.legend(handles=handles, loc="outside lower center", frameon=False,
+                      ncols=len(handles) if one_row else math.ceil(len(handles) / 2))
         figure.suptitle(f"Pareto front of {run.name}: {len(run.front)} families, {run.status}")
     return figure
 
@@ -109,7 +113,8 @@ def _legend_handles(run: Run, colouring: Colouring | None, short_labels: bool) -
     handles.append(Line2D([], [], linestyle="", marker="o", markersize=7, color=FRONT_COLOUR, markeredgecolor="black",
                           label=f"Pareto front{note}"))
     if not all(f.feasible for f in run.front):
-        handles.append(Line2D([], [], linestyle="", marker="x", markersize=8, color="black", label="over a latency budget"))
+        handles.append(Line2D([], [], linestyle="", marker="x", markersize=8, color="black",
+                              label="over a latency budget"))
     if run.chosen is not None:
         handles.append(Line2D([], [], linestyle="", marker="*", markersize=15, color=CHOSEN_COLOUR,
                               markeredgecolor="black", label="chosen family"))
@@ -135,11 +140,11 @@ def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colour
                          label="dominated (last generation)", gid="population")
     feasible = np.array([f.feasible for f in run.front])
     colours = front_point_colours(run, colouring, (x_column.name, y_column.name))
-    axes.scatter(values[:, i], values[:, j], s=46 * marker_scale, c=colours, edgecolors="black", linewidths=0.5, zorder=3,
-                 label="Pareto front", gid="front")
+    axes.scatter(values[:, i], values[:, j], s=46 * marker_scale, c=colours, edgecolors="black", linewidths=0.5,
+                 zorder=3, label="Pareto front", gid="front")
     if not feasible.all():
-        axes.scatter(values[~feasible, i], values[~feasible, j], s=90 * marker_scale, marker="x", color="black", zorder=4,
-                     label="over a latency budget", gid="infeasible")
+        axes.scatter(values[~feasible, i], values[~feasible, j], s=90 * marker_scale, marker="x", color="black",
+                     zorder=4, label="over a latency budget", gid="infeasible")
     if run.chosen is not None:
         draw_chosen(axes, values[run.chosen, i], values[run.chosen, j], size=320 * marker_scale)
     axes.set_gid(f"pair {x_column.name} vs {y_column.name}")

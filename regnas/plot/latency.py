@@ -16,10 +16,13 @@ from regnas.plot.style import SERIES_COLOURS, SERIES_MARKERS, new_figure, plot_s
 def member_columns(run: Run, member: str, platform: str) -> tuple[int, int, bool] | None:
     """(latency column, quality column, quality is error) of ``member`` on ``platform``, if the run has both."""
     names = run.column_names
-    latency = next((names.index(c) for c in (f"latency@{platform}[{member}]",
-                                              f"latency[{member}]" if member == platform else None) if c in names), None)
+    # The "latency" objective prices each member on its own platform, and members are named after platforms.
+    candidates = [f"latency@{platform}[{member}]"] + ([f"latency[{member}]"] if member == platform else [])
+    latency = next((names.index(c) for c in candidates if c in names), None)
+    if latency is None:
+        return None
     for base, is_error in (("accuracy", False), ("error", True)):
-        if latency is not None and f"{base}[{member}]" in names:
+        if f"{base}[{member}]" in names:
             return latency, names.index(f"{base}[{member}]"), is_error
     return None
 
@@ -59,14 +62,15 @@ def _platform_panel(axes: Axes, run: Run, platform: str) -> None:
                    [m["name"] for m in run.family])
     budget = run.config.get("budgets", {}).get(platform)
     if budget is not None:
-        axes.axvline(budget, color="black", linestyle="--", lw=1.1, label=f"budget {budget:g} ms", gid="budget")
+        axes.axvline(budget, color="black", linestyle="--", lw=1.1, label=f"budget of the {platform} member: {budget:g} ms",
+                     gid="budget")
     axes.set_xlabel(f"latency on {platform} (ms), lower is better")
     accuracy_quantity = KNOWN_QUANTITIES["accuracy"]
     axes.set_ylabel(member_quantity_label(accuracy_quantity, "validation", "higher is better"))
     axes.yaxis.set_major_formatter(tick_formatter(accuracy_quantity))
-    axes.margins(0.15)
+    axes.margins(0.2)  # room for the member names written beside their points
     axes.set_title(platform)
     axes.set_gid(f"latency {platform}")
     if axes.get_legend_handles_labels()[0]:
-        axes.legend(loc="lower right", fontsize=8)
+        axes.legend(loc="best", fontsize=8)
 

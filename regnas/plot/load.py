@@ -31,7 +31,7 @@ class FrontFamily:
     members: tuple[str, ...]
     objectives: tuple[float, ...]
     feasible: bool
-    nfr: float | None  # family NFR on the validation split; only a finished run records it
+    nfr: float | None  # family NFR on the validation split (None in runs written before it was recorded)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Run:
         if self.result is not None:
             return [FrontFamily(tuple(f["members"]), tuple(f["objectives"]), bool(f["feasible"]), f.get("nfr"))
                     for f in self.result["front"]]
-        return [FrontFamily(tuple(p["members"]), tuple(p["objectives"]), p["violation"] <= 0, None)
+        return [FrontFamily(tuple(p["members"]), tuple(p["objectives"]), p["violation"] <= 0, p.get("nfr"))
                 for p in self.history[-1]["population"] if p["front"]]
 
     def front_objectives(self) -> np.ndarray:
@@ -101,8 +101,8 @@ class Run:
 
     @property
     def member_names(self) -> list[str]:
-        if self.result is not None and self.result.get("members"):
-            return list(self.result["members"])
+        if self.result is not None and self.result.get("member_names"):
+            return list(self.result["member_names"])
         if self.config.get("platforms"):
             return list(self.config["platforms"])
         size = len(self.front[0].members) if self.front else int(self.config.get("members", 0))

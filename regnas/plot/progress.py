@@ -86,8 +86,10 @@ def _hypervolume_panel(axes: Axes, series: HypervolumeSeries) -> None:
     axes.set_xticks(series.generations if len(series.generations) <= 15 else axes.get_xticks())
     axes.set_ylim(0, max(float(series.values.max()) * 1.12, 1e-9))
     reference = ", ".join(f"{v:g}" for v in series.reference_point)
+    largest = float(np.prod(series.reference_point))
     axes.text(0.98, 0.04, f"objectives minimised (max columns negated),\nscaled to [0, 1] by ideal and nadir of all "
-                          f"generations;\nreference point ({reference})", transform=axes.transAxes, ha="right",
+                          f"generations;\nreference point ({reference}), so at most {largest:.3g}",
+              transform=axes.transAxes, ha="right",
               va="bottom", fontsize=8.5, color="#333333",
               bbox=dict(boxstyle="round,pad=0.4", facecolor="white", edgecolor="#CCCCCC"))
     axes.set_title("hypervolume per generation")
@@ -97,7 +99,8 @@ def _population_axes(run: Run, x_column: str | None, y_column: str | None) -> tu
     names = run.column_names
     for chosen in (x_column, y_column):
         if chosen is not None and chosen not in names:
-            raise RunFolderError(f"column {chosen!r} is not an objective of run {run.name!r}; columns: {', '.join(names)}")
+            raise RunFolderError(f"column {chosen!r} is not an objective of run {run.name!r}; "
+                                 f"columns: {', '.join(names)}")
     if len(names) == 1:
         return 0, 0
     quality = next((i for i, c in enumerate(run.columns) if c.base in ("error", "accuracy")), 0)
@@ -122,7 +125,8 @@ def _population_panel(axes: Axes, run: Run, x: int, y: int) -> None:
         front = np.array([p["front"] for p in record["population"]])
         axes.scatter(values[:, x], values[:, y], s=36 if newest else 24, color=cmap(0.3 + 0.7 * recency),
                      alpha=0.25 + 0.75 * recency, edgecolors=np.where(front & newest, "black", "none"),
-                     linewidths=0.9, zorder=2 + age_rank, label=f"generation {generation}", gid=f"generation {generation}")
+                     linewidths=0.9, zorder=2 + age_rank, label=f"generation {generation}",
+                     gid=f"generation {generation}")
     columns = run.columns
     label_axis(axes, "x", columns[x])
     label_axis(axes, "y", columns[y])

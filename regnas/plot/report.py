@@ -96,7 +96,7 @@ def front_table(run: Run) -> str:
     columns = run.columns
     header = ["#", "chosen", "feasible", *[c.short_label for c in columns], "members small → large"]
     rows = [[index, "★" if index == run.chosen else "", "yes" if family.feasible else "no",
-             *[Shown(c.format(v)) for c, v in zip(columns, family.objectives)], Code(" ⊑ ".join(family.members))]
+             *[Shown(c.format(v)) for c, v in zip(columns, family.objectives)], Code("  →  ".join(family.members))]
             for index, family in enumerate(run.front)]
     return _table(header, rows, "front")
 

@@ -21,7 +21,8 @@ OKABE_ITO = {
     "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
 }
 # Yellow is hard to see on white, so it comes last in the cycle used for runs and members.
-SERIES_COLOURS = [OKABE_ITO[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow")]
+SERIES_COLOURS = [OKABE_ITO[c] for c in
+                  ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow")]
 SERIES_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "h"]
 
 FRONT_COLOUR = OKABE_ITO["blue"]

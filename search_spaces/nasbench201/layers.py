@@ -1,6 +1,6 @@
 """Readable op keys of a NAS-Bench-201 network: what a per-op latency table prices.
 
-Two key schemes (documented in ``regnas/latency/README_snippet.md``):
+Two key schemes (documented in the README, section "Latency per platform"):
 
 ``ops`` -- one key per op the PyTorch network executes, with its shapes, for tables profiled op by
 op (``layer_keys``, also ``NASBench201Space.layers``)::
