@@ -8,7 +8,7 @@ import pytest
 
 from evolution.config import SearchConfig
 from evolution.search import read_search_checkpoint, search
-from regnas.errors import CheckpointError, ConfigError
+from regnas.errors import CheckpointError, ConfigError, UnknownNameError
 from search_spaces import get_space
 from tests.conftest import tiny_config
 
@@ -142,3 +142,32 @@ def test_without_the_nesting_constraint_families_are_free(tmp_path, tiny_superne
     lines = (tmp_path / "free" / "history.jsonl").read_text().splitlines()
     families = [[SPACE.from_str(s) for s in p["members"]] for line in lines for p in json.loads(line)["population"]]
     assert any(not SPACE.is_chain(f) for f in families)
+
+
+def test_platforms_price_every_member_and_budgets_constrain_them(tmp_path, tiny_supernet):
+    from regnas.latency import get_platform
+
+    budget = 8.0
+    result = search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"pixel3": budget}, generations=2),
+                    tmp_path / "budget", progress=False)
+    assert result.columns == ["error[raspi4]", "error[pixel3]", "nf"]  # with a budget latency is a constraint
+    pixel3, raspi4 = get_platform("pixel3"), get_platform("raspi4")
+    for member in result.family:
+        assert member["latency@pixel3"] == pytest.approx(pixel3.predict(member["arch"]))
+        assert member["latency@raspi4"] == pytest.approx(raspi4.predict(member["arch"]))
+    assert result.family[1]["latency@pixel3"] <= budget
+    for row in result.front:
+        if row["feasible"]:
+            assert pixel3.predict(row["members"][1]) <= budget
+    free = search(tiny_config(platforms=["raspi4", "pixel3"], generations=1), tmp_path / "free", progress=False)
+    assert free.columns == ["error[raspi4]", "error[pixel3]", "nf", "latency[raspi4]", "latency[pixel3]"]
+
+
+def test_a_budget_no_family_can_meet_is_refused_before_searching(tmp_path):
+    from regnas.errors import InfeasibleBudgetError
+
+    with pytest.raises(InfeasibleBudgetError, match=r"budget pixel3=0.0001ms cannot be met: the fastest nasbench201 architecture takes"):
+        search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"pixel3": 0.0001}), tmp_path / "no", progress=False)
+    assert not (tmp_path / "no").exists()
+    with pytest.raises(UnknownNameError, match="unknown platform 'pixel9'"):
+        search(tiny_config(platforms=["pixel9", "pixel3"]), tmp_path / "no", progress=False)
