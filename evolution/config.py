@@ -20,7 +20,7 @@ class SearchConfig:
     dataset: str = "default"
     data_path: str | None = None
     seed: int = 0
-    members: int = 2
+    members: int | None = None  # family size K: len(platforms) with platforms, else 2
     nested: bool = True
     platforms: list[str] = field(default_factory=list)
     budgets: dict[str, float] = field(default_factory=dict)
@@ -45,10 +45,9 @@ class SearchConfig:
     eval_batch_size: int = 500
 
     def __post_init__(self) -> None:
-        if self.platforms and self.members not in (len(self.platforms), 2):
+        if self.platforms and self.members not in (None, len(self.platforms)):
             raise ConfigError(f"--members {self.members} does not match {len(self.platforms)} platforms {self.platforms}")
-        if self.platforms:
-            self.members = len(self.platforms)
+        self.members = len(self.platforms) if self.platforms else (2 if self.members is None else self.members)
         if self.members < 1:
             raise ConfigError(f"a family needs at least 1 member, got --members {self.members}")
         for name in ("population", "generations", "train_epochs", "train_batch_size", "eval_batch_size"):

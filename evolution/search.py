@@ -37,7 +37,7 @@ def make_search_algorithm(session: Session) -> Algorithm:
         "repair": NestedChainRepair(genome) if config.nested else NoRepair(),
         "eliminate_duplicates": CanonicalDuplicateElimination(genome),
     }
-    n_obj = len(session.problem().columns)
+    n_obj = sum(len(o.columns(session.context.member_names)) for o in session.objectives)
     return make_algorithm(config.algorithm, config.population, n_obj, operators)
 
 
@@ -62,12 +62,14 @@ def search(
         saved = read_search_checkpoint(run_dir)
         if saved["config"] != {**config.to_dict(), "generations": saved["config"]["generations"]}:
             raise ConfigError(f"run {str(run_dir)!r} was started with another config; only --generations may change on resume")
+        if config.generations < saved["generation"]:
+            raise ConfigError(f"--generations {config.generations} is below the {saved['generation']} generations "
+                              f"run {str(run_dir)!r} has done already")
     elif checkpoint_path.exists():
         raise ConfigError(f"run folder {str(run_dir)!r} already holds a search; resume it with --resume {run_dir} or choose another --out")
     check_config(config)
     session = build_session(config, run_dir, progress=progress)
     atomic_write_json(run_dir / "config.json", config.to_dict())
-    problem = session.problem()
     if resume:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "
@@ -76,9 +78,9 @@ def search(
         algorithm.problem.attach(session.context, session.objectives)
         problem = algorithm.problem
     else:
-        algorithm, history = make_search_algorithm(session), []
-        algorithm.setup(problem, seed=config.seed, termination=MaximumGenerationTermination(config.generations),
-                        verbose=False)
+        algorithm, history, problem = make_search_algorithm(session), [], session.problem()
+        algorithm.setup(problem, seed=config.seed, verbose=False)
+    # The loop below counts generations; pymoo's termination is set only so that it never stops first.
     algorithm.termination = MaximumGenerationTermination(config.generations)
     if progress:
         print(f"searching {config.generations} generations of {config.population} {config.members}-member families "

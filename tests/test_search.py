@@ -171,3 +171,8 @@ def test_a_budget_no_family_can_meet_is_refused_before_searching(tmp_path):
     assert not (tmp_path / "no").exists()
     with pytest.raises(UnknownNameError, match="unknown platform 'pixel9'"):
         search(tiny_config(platforms=["pixel9", "pixel3"]), tmp_path / "no", progress=False)
+
+
+def test_resume_cannot_shorten_a_run(tiny_run, tiny_supernet):
+    with pytest.raises(ConfigError, match="--generations 2 is below the 4 generations"):
+        search(tiny_config(generations=2), tiny_run, resume=True, progress=False)
