@@ -72,6 +72,8 @@ class FamilyProblem(Problem):
     def _evaluate(self, X, out, *args, **kwargs):
         start = time.perf_counter()
         families = [self.family(x) for x in np.asarray(X, dtype=np.int64)]
+        # One call for the whole generation, so an evaluator with worker processes can share it out.
+        self.context.evaluator.evaluate_many([a for f in families for a in f.archs])
         out["F"] = np.array([self.objective_values(f) for f in families], dtype=np.float64) * self.signs
         if self.budgets:
             out["G"] = np.array([[b.violation(f) for b in self.budgets] for f in families], dtype=np.float64)

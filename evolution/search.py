@@ -48,6 +48,7 @@ def search(
     resume: bool = False,
     progress: bool = True,
     on_generation: Callable[[dict], None] | None = None,
+    workers: int = 1,
 ) -> SearchResult:
     """Run (or resume) a search into ``run_dir`` and return its result.
 
@@ -55,6 +56,8 @@ def search(
     evaluation cache are written atomically; Ctrl-C keeps the last completed generation, and
     ``resume=True`` continues from it to exactly the result of an uninterrupted run.
     ``on_generation(record)`` is called after each generation's checkpoint (monitoring, early stopping).
+    ``workers > 1`` evaluates each generation's new sub-networks in that many processes (the result
+    does not depend on it; from a script, guard the call with ``if __name__ == "__main__":``).
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT
@@ -68,7 +71,7 @@ def search(
     elif checkpoint_path.exists():
         raise ConfigError(f"run folder {str(run_dir)!r} already holds a search; resume it with --resume {run_dir} or choose another --out")
     check_config(config)
-    session = build_session(config, run_dir, progress=progress)
+    session = build_session(config, run_dir, progress=progress, workers=workers)
     atomic_write_json(run_dir / "config.json", config.to_dict())
     if resume:
         if saved["supernet_checksum"] != session.evaluator.checksum:
@@ -101,9 +104,11 @@ def search(
                 on_generation(record)
     except KeyboardInterrupt:
         session.evaluator.save_cache()
+        session.evaluator.close()
         print(f"\ninterrupted after generation {len(history)}; continue with: regnas-evolve --resume {run_dir}",
               file=sys.stderr)
         raise
+    session.evaluator.close()
     result = build_result(session, algorithm, history, run_dir)
     result.write(run_dir)
     return result

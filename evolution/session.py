@@ -102,13 +102,15 @@ def check_config(config: SearchConfig) -> None:
         make_budgets(space, config)
 
 
-def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True) -> Session:
+def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:
+    """``workers``: processes that evaluate sub-networks (results do not depend on it)."""
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
     objectives = [get_objective(spec) for spec in config.objective_specs]
     supernet, supernet_path = obtain_supernet(config, space, data, progress=progress)
-    evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=run_dir)
+    evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=run_dir,
+                          workers=workers)
     latency_ms, budgets = None, []
     if config.platforms:
         from evolution.budgets import latency_function, make_budgets

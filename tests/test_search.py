@@ -176,3 +176,9 @@ def test_a_budget_no_family_can_meet_is_refused_before_searching(tmp_path):
 def test_resume_cannot_shorten_a_run(tiny_run, tiny_supernet):
     with pytest.raises(ConfigError, match="--generations 2 is below the 4 generations"):
         search(tiny_config(generations=2), tiny_run, resume=True, progress=False)
+
+
+def test_worker_processes_give_the_identical_search(tmp_path, tiny_supernet, tiny_run):
+    result = search(tiny_config(), tmp_path / "workers", progress=False, workers=2)
+    straight = json.loads((tiny_run / "result.json").read_text())
+    assert front_of(result) == sorted((tuple(f["members"]), tuple(f["objectives"])) for f in straight["front"])

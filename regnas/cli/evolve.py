@@ -1,6 +1,7 @@
 """regnas-evolve: search a nested, regression-aware family of architectures and write a run folder."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -48,6 +49,9 @@ def parser() -> ArgumentParser:
     p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
     p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
     p.add_argument("--validation-size", type=int, help="held-out images used for fitness")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes evaluating sub-networks (default: 2, or 1 on a 1-core machine); "
+                        "the result does not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -100,7 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         config = config_from_args(args)
         run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
-    result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet, workers=args.workers)
     print(result.summary())
     print(f"wrote {run_dir}/ (result.json, pareto.csv, pareto.png, history.jsonl, config.json) "
           f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
