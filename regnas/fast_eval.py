@@ -68,10 +68,10 @@ class SubnetEngine:
     Exactness, i.e. the same predictions as ``extract(arch)`` + ``recalibrate_module`` + a plain
     forward: the calibration pass is that computation itself (same layout, same single batch, so the
     same statistics bit for bit). The evaluation pass may run in channels-last layout, whose logits
-    differ from the contiguous layout's by rounding (about 1e-6 measured); every sample whose top-2
-    logit margin is within ``tie_tolerance`` of a tie is recomputed in the contiguous layout, so a
-    prediction can differ from the exact path only if rounding exceeded the tolerance, a hundred-fold
-    margin over what was measured. Per-sample logits do not depend on how images are batched (two or
+    differ from the contiguous layout's by rounding (at most 5e-7 relative measured); every sample whose
+    top-2 logit margin is within ``tie_tolerance`` (1e-4 relative) of a tie is recomputed in the
+    contiguous layout, so a prediction can differ from the exact path only if rounding exceeded the
+    tolerance, two hundred times what was measured (``benchmarks/RESULTS.md``). Per-sample logits do not depend on how images are batched (two or
     more per batch) or on the thread count, so chunking and worker processes change nothing either.
     """
 
