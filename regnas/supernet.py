@@ -137,7 +137,8 @@ def train_supernet(
         if checkpoint is not None:
             save_checkpoint(checkpoint, supernet, train_config=config, data=data.describe(), epoch=state.epoch,
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state())
+                            numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
+                            torch_threads=torch.get_num_threads(), torch_version=torch.__version__)
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
     supernet.eval()
