@@ -11,7 +11,14 @@ import torch
 from evolution.config import SearchConfig
 from regnas.data import load_data
 
-SHARED_DATA = Path(os.environ.get("REGNAS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+def _shared_data_folder() -> Path:
+    """$REGNAS_SHARED_DATA, else ../shared/data beside the checkout, else the workplace's /work/shared/data."""
+    candidates = [Path(os.environ["REGNAS_SHARED_DATA"])] if "REGNAS_SHARED_DATA" in os.environ else []
+    candidates += [Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_DATA = _shared_data_folder()
 TINY = {"C": 4, "N": 1}
 # One intra-op thread: results do not depend on the machine's core count, and a busy machine does not
 # slow the suite down by the factor oversubscribed OpenMP threads cost.
