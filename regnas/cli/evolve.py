@@ -108,6 +108,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet, workers=args.workers)
     print(result.summary())
-    print(f"wrote {run_dir}/ (result.json, pareto.csv, pareto.png, history.jsonl, config.json) "
+    print(f"wrote {run_dir}/ (result.json, report.html, pareto.csv, pareto.png, history.jsonl, config.json) "
           f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
     return 0
