@@ -53,6 +53,8 @@ class SearchConfig:
         for name in ("population", "generations", "train_epochs", "train_batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.flip_reduce not in ("sum", "max"):
+            raise ConfigError(f"unknown flip reduction {self.flip_reduce!r}; allowed: sum, max")
         unknown = set(self.budgets) - set(self.platforms)
         if unknown:
             raise ConfigError(f"budget for {sorted(unknown)[0]!r}, which is not among --platforms {self.platforms or '(none)'}")

@@ -94,7 +94,10 @@ def check_config(config: SearchConfig) -> None:
     ALGORITHMS.get(config.algorithm)
     if config.crossover not in CROSSOVERS:
         raise UnknownNameError("crossover", config.crossover, CROSSOVERS)
-    make_picker(config.pick, [c for o in objectives for c in o.columns(config.member_names)])
+    columns = [c for o in objectives for c in o.columns(config.member_names)]
+    make_picker(config.pick, columns)
+    if config.algorithm == "ga" and len(columns) != 1:
+        raise ConfigError(f"algorithm 'ga' optimises one objective, got {len(columns)} columns; use e.g. --objectives reward")
     if config.platforms:
         from evolution.budgets import latency_function, make_budgets
 

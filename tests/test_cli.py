@@ -35,6 +35,8 @@ def run_main(entry, argv, capsys) -> tuple[int, str, str]:
     (["--platforms", "a,b", "--budget", "a=fast"], "budget 'a=fast' is not PLATFORM=NUMBERms"),
     (["--population", "many"], "argument --population: invalid int value: 'many'"),
     (["--resume", "/no/run"], "'/no/run' holds no search checkpoint"),
+    (["--flip-reduce", "mean"], "unknown flip reduction 'mean'; allowed: sum, max"),
+    (["--algorithm", "ga"], "algorithm 'ga' optimises one objective, got 3 columns"),
 ])
 def test_bad_evolve_input_is_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
     code, _, err = run_main(evolve, [*argv, "--out", str(tmp_path / "run"), "--quiet"], capsys)
