@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from regnas.errors import RegnasError
+from regnas.io import atomic_write_text
 from search_spaces.base import Arch, SearchSpace
 
 FORMAT_VERSION = 1
@@ -124,18 +124,7 @@ class LatencyTable:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically (a temporary file, then rename), so an interrupted save leaves no half file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(self.to_json(), out, indent=1)
-                out.write("\n")
-            os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a table is meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        path = atomic_write_text(path, json.dumps(self.to_json(), indent=1) + "\n")
         self.source = str(path)
         return path
 
