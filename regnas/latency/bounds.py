@@ -27,15 +27,21 @@ def min_latency(table: LatencyTable, space: SearchSpace, settings: Mapping[str, 
             raise LatencyTableError(f"latency table {table.meta['device']!r} prices settings {table.meta['settings']}, not {clash}")
     if space.size > ENUMERABLE:
         raise ConfigError(f"space {space.name!r} has {space.size:,} architectures, more than {ENUMERABLE:,} that can be enumerated for min_latency")
-    radices = space.n_choices
     best_ms, best_index = np.inf, -1
     for start in range(0, space.size, CHUNK):
         indices = np.arange(start, min(start + CHUNK, space.size), dtype=np.int64)
-        latency = table.predict_many(_mixed_radix(indices, radices))
+        latency = table.predict_many(gene_indices(space, indices))
         position = int(np.argmin(latency))
         if latency[position] < best_ms:
             best_ms, best_index = float(latency[position]), int(indices[position])
-    return best_ms, space.decode(_mixed_radix(np.array([best_index]), radices)[0])
+    return best_ms, space.decode(gene_indices(space, np.array([best_index]))[0])
+
+
+def gene_indices(space: SearchSpace, positions: np.ndarray | None = None) -> np.ndarray:
+    """Gene-index rows of the architectures at these enumeration positions (all of them by default),
+    in ``SearchSpace.enumerate`` order: the fast input of ``LatencyTable.predict_many``."""
+    positions = np.arange(space.size, dtype=np.int64) if positions is None else positions
+    return _mixed_radix(positions, space.n_choices)
 
 
 def _mixed_radix(indices: np.ndarray, radices: np.ndarray) -> np.ndarray:

@@ -5,11 +5,10 @@ import os
 from pathlib import Path
 
 from regnas.errors import DuplicateNameError
-from regnas.latency.bounds import min_latency  # re-exported: budgets check platforms and their minimum together
 from regnas.latency.table import LatencyTable, LatencyTableError
 from regnas.registry import Registry
 
-__all__ = ["describe_platform", "get_platform", "list_platforms", "min_latency", "register_platform", "unregister_platform"]
+__all__ = ["describe_platform", "get_platform", "list_platforms", "register_platform", "unregister_platform"]
 
 SHIPPED_TABLES = Path(__file__).with_name("tables")
 
