@@ -23,12 +23,10 @@ def latency_function(space: SearchSpace, platforms: Sequence[str]) -> Callable[[
     return lambda arch, platform: float(tables[platform].predict(arch))
 
 
-def make_budgets(space: SearchSpace, config: SearchConfig) -> list[Budget]:
-    """Budgets as constraints, after proving that a nested family can meet all of them together."""
-    budgets = [Budget(config.platforms.index(p), p, float(ms)) for p, ms in config.budgets.items()]
-    if budgets:
-        check_feasible(space, config.platforms, budgets)
-    return budgets
+def make_budgets(config: SearchConfig) -> list[Budget]:
+    """The config's budgets as constraints on the members of their platforms (``check_feasible`` proves
+    beforehand that a nested family can meet them all; ``evolution.session.check_config`` calls it)."""
+    return [Budget(config.platforms.index(p), p, float(ms)) for p, ms in config.budgets.items()]
 
 
 def check_feasible(space: SearchSpace, platforms: Sequence[str], budgets: Sequence[Budget]) -> None:

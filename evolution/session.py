@@ -99,14 +99,17 @@ def check_config(config: SearchConfig) -> None:
     if config.algorithm == "ga" and len(columns) != 1:
         raise ConfigError(f"algorithm 'ga' optimises one objective, got {len(columns)} columns; use e.g. --objectives reward")
     if config.platforms:
-        from evolution.budgets import latency_function, make_budgets
+        from evolution.budgets import check_feasible, latency_function, make_budgets
 
         latency_function(space, config.platforms)
-        make_budgets(space, config)
+        budgets = make_budgets(config)
+        if budgets:
+            check_feasible(space, config.platforms, budgets)
 
 
 def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:
-    """``workers``: processes that evaluate sub-networks (results do not depend on it)."""
+    """Load data and supernet and wire the evaluator, objectives and budgets (names and budget feasibility
+    are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results)."""
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
@@ -119,7 +122,7 @@ def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool 
         from evolution.budgets import latency_function, make_budgets
 
         latency_ms = latency_function(space, config.platforms)
-        budgets = make_budgets(space, config)
+        budgets = make_budgets(config)
     context = EvaluationContext(space, evaluator, ModelStats(supernet, data.image_size), config.member_names,
                                 list(config.platforms) or [None] * config.members, latency_ms,
                                 config.flip_reduce, config.reward_lambda)
