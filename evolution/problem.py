@@ -3,34 +3,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from pymoo.core.problem import Problem
 
+from regnas.budgets import Budget
 from evolution.genome import FamilyGenome
 from regnas.family import EvaluationContext, FamilyView
 from regnas.objectives import Objective
 
 
-@dataclass(frozen=True)
-class Budget:
-    """``latency_ms(member on platform) <= limit_ms``, as the pymoo constraint ``latency - limit <= 0``."""
-
-    member: int
-    platform: str
-    limit_ms: float
-
-    @property
-    def name(self) -> str:
-        return f"latency@{self.platform}<={self.limit_ms:g}ms"
-
-    def violation(self, family: FamilyView) -> float:
-        return family[self.member].latency_ms(self.platform) - self.limit_ms
-
-
 class FamilyProblem(Problem):
-    """Minimise every objective column of a nested family; budgets become inequality constraints.
+    """Minimise every objective column of a nested family; budgets become inequality constraints
+    (``Budget.violation``: relative, so limits of any unit weigh alike).
 
     The evaluation context (supernet, evaluator, tables) and the objectives (which may be lambdas or
     user functions) are not pickled with the problem: a search checkpoint holds the algorithm, and

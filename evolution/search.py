@@ -49,6 +49,7 @@ def search(
     progress: bool = True,
     on_generation: Callable[[dict], None] | None = None,
     workers: int = 1,
+    cache_dir: str | Path | None = None,
 ) -> SearchResult:
     """Run (or resume) a search into ``run_dir`` and return its result.
 
@@ -58,6 +59,8 @@ def search(
     ``on_generation(record)`` is called after each generation's checkpoint (monitoring, early stopping).
     ``workers > 1`` evaluates each generation's new sub-networks in that many processes (the result
     does not depend on it; from a script, guard the call with ``if __name__ == "__main__":``).
+    ``cache_dir`` keeps the evaluation cache elsewhere than in ``run_dir`` (searches that share a supernet
+    and data can share one; its key covers everything that determines a prediction).
     """
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT
@@ -71,7 +74,8 @@ def search(
     elif checkpoint_path.exists():
         raise ConfigError(f"run folder {str(run_dir)!r} already holds a search; resume it with --resume {run_dir} or choose another --out")
     check_config(config)
-    session = build_session(config, run_dir, progress=progress, workers=workers)
+    session = build_session(config, Path(cache_dir) if cache_dir is not None else run_dir, progress=progress,
+                            workers=workers)
     atomic_write_json(run_dir / "config.json", config.to_dict())
     if resume:
         if saved["supernet_checksum"] != session.evaluator.checksum:

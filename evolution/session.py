@@ -10,13 +10,15 @@ from pathlib import Path
 
 from evolution.config import SearchConfig
 from evolution.genome import FamilyGenome
-from evolution.problem import Budget, FamilyProblem
+from regnas.budgets import Budget, check_feasible, check_order, latency_function, make_budgets
+from evolution.problem import FamilyProblem
 from regnas.data import ImageData, load_data
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import Evaluator
 from regnas.family import EvaluationContext
 from regnas.model_stats import ModelStats
 from regnas.objectives import Objective, get_objective
+from regnas.pretrained import find_pretrained, shipped_supernets
 from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, supernet_from_checkpoint, train_supernet
 from search_spaces.base import SearchSpace
 from search_spaces.registry import get_space
@@ -49,7 +51,8 @@ def cache_dir() -> Path:
 
 
 def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *, progress: bool) -> tuple[Supernet, Path]:
-    """The checkpoint given by ``config.supernet``, else a quick supernet trained once and cached."""
+    """The checkpoint given by ``config.supernet``, else a shipped one trained for these settings on this data
+    (``config.pretrained``), else a quick supernet trained once and cached."""
     if config.supernet:
         supernet = load_supernet(config.supernet, space=space.name)
         shape = (data.num_classes, data.in_channels)
@@ -61,6 +64,14 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
         return supernet, Path(config.supernet)
     settings = {**space.supernet_defaults, **config.supernet_settings,
                 "num_classes": data.num_classes, "in_channels": data.in_channels}
+    shipped = find_pretrained(space.name, settings, config.dataset) if config.pretrained else None
+    if shipped is not None:
+        supernet = load_supernet(shipped, space.name, settings)
+        expected = next(e["checksum"] for e in shipped_supernets() if e["file"] == shipped.name)
+        if supernet.checksum() != expected:
+            raise CheckpointError(f"the shipped supernet {str(shipped)!r} is damaged (checksum {supernet.checksum()}, "
+                                  f"expected {expected}); reinstall regnas")
+        return supernet, shipped
     train = TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
                         sampling=config.train_sampling, seed=config.seed)
     identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
@@ -99,15 +110,13 @@ def check_config(config: SearchConfig) -> None:
     if config.algorithm == "ga" and len(columns) != 1:
         raise ConfigError(f"algorithm 'ga' optimises one objective, got {len(columns)} columns; use e.g. --objectives reward")
     if config.platforms:
-        from evolution.budgets import check_feasible, latency_function, make_budgets
-
         latency_function(space, config.platforms)
-        budgets = make_budgets(config)
-        if budgets:
-            check_feasible(space, config.platforms, budgets)
+    budgets = make_budgets(config.member_names, config.platforms, config.budgets)
+    check_order(space, config.member_names, budgets)
+    check_feasible(space, config.platforms, budgets, nested=config.nested)
 
 
-def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:
+def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:
     """Load data and supernet and wire the evaluator, objectives and budgets (names and budget feasibility
     are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results)."""
     space = get_space(config.space)
@@ -115,14 +124,10 @@ def build_session(config: SearchConfig, run_dir: Path | None, *, progress: bool 
                      validation_size=config.validation_size, test_size=config.test_size)
     objectives = [get_objective(spec) for spec in config.objective_specs]
     supernet, supernet_path = obtain_supernet(config, space, data, progress=progress)
-    evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=run_dir,
+    evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=predictions_dir,
                           workers=workers)
-    latency_ms, budgets = None, []
-    if config.platforms:
-        from evolution.budgets import latency_function, make_budgets
-
-        latency_ms = latency_function(space, config.platforms)
-        budgets = make_budgets(config)
+    latency_ms = latency_function(space, config.platforms) if config.platforms else None
+    budgets = make_budgets(config.member_names, config.platforms, config.budgets)
     context = EvaluationContext(space, evaluator, ModelStats(supernet, data.image_size), config.member_names,
                                 list(config.platforms) or [None] * config.members, latency_ms,
                                 config.flip_reduce, config.reward_lambda)

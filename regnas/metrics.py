@@ -79,6 +79,13 @@ class PackedCorrect:
         return int(np.bitwise_count(self.bits & ~new.bits).sum())
 
 
+def relative_nfr_reduction(old_a: np.ndarray, new_a: np.ndarray, old_b: np.ndarray, new_b: np.ndarray) -> float:
+    """``1 - NFR(a) / NFR(b)``: how much smaller pair a's negative flip rate is than pair b's on the same samples
+    (0.4 = 40% fewer flips; negative when a flips more; NaN when b has no flips)."""
+    reference = negative_flips(old_b, new_b)
+    return float(1.0 - negative_flips(old_a, new_a) / reference) if reference else float("nan")
+
+
 # ---- bootstrap intervals ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Interval:

@@ -27,7 +27,7 @@ def test_registry_lists_builtins_and_refuses_duplicates():
 def test_builtins_on_a_real_family(tiny_supernet, tiny_data, rng):
     from evolution.session import build_session
 
-    session = build_session(tiny_config(members=3), None, progress=False)
+    session = build_session(tiny_config(members=3, budgets={"m1": "10kparams", "m2": "15kparams", "m3": "30kparams"}), None, progress=False)
     family = session.context.family(session.space.sample_family(3, rng))
     correct = [session.evaluator.correct(a) for a in family.archs]
     nf = [metrics.negative_flips(correct[k], correct[k + 1]) for k in range(2)]
@@ -60,7 +60,7 @@ def test_user_objectives_from_python_and_from_module_function(tmp_path, monkeypa
                                     generations=1), tmp_path / "run", progress=False)
     finally:
         OBJECTIVES.unregister("small_member_params")
-    assert result.columns == ["error[m1]", "error[m2]", "my_objectives:worst_member_error", "small_member_params"]
+    assert result.columns == ["error[pixel3]", "error[titan_rtx_1]", "my_objectives:worst_member_error", "small_member_params"]
     for row in result.front:
         assert row["objectives"][2] == pytest.approx(max(row["objectives"][:2]))
     saved = json.loads((tmp_path / "run" / "result.json").read_text())

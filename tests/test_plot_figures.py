@@ -203,7 +203,8 @@ def latency_run(tmp_path_factory, tiny_supernet) -> Path:
     from evolution.search import search
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-latency"
-    search(tiny_config(platforms=["raspi4", "pixel3"], generations=2, population=6), run_dir, progress=False)
+    search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"raspi4": "30ms", "pixel3": "20ms"},
+                       objectives=["error", "nf", "latency"], generations=2, population=6), run_dir, progress=False)
     return run_dir
 
 

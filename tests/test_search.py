@@ -24,16 +24,16 @@ def test_run_folder_holds_everything_a_user_reads(tiny_run):
     config = SearchConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
     assert config == tiny_config()
     family = result["family"]
-    assert [m["name"] for m in family] == ["m1", "m2"]
+    assert [m["name"] for m in family] == ["pixel3", "titan_rtx_1"]  # the default platforms, small to large
     assert all({"arch", "accuracy", "params"} <= set(m) for m in family)
     archs = [SPACE.from_str(m["arch"]) for m in family]
     assert SPACE.is_chain(archs) and family[0]["params"] <= family[1]["params"]
     pairs = {(f["old"], f["new"]) for f in result["flips"]}
-    assert pairs == {("m1", "m2"), ("m2", "m1")}
+    assert pairs == {("pixel3", "titan_rtx_1"), ("titan_rtx_1", "pixel3")}
     for flip in result["flips"]:
         assert flip["nfr"] == pytest.approx(flip["nf"] / result["test_size"])
         assert flip["nfr_ci95"][0] <= flip["nfr"] <= flip["nfr_ci95"][1]
-    assert result["columns"] == ["error[m1]", "error[m2]", "nf"]
+    assert result["columns"] == ["error[pixel3]", "error[titan_rtx_1]", "nf"]
     history = [json.loads(line) for line in (tiny_run / "history.jsonl").read_text().splitlines()]
     assert [h["generation"] for h in history] == [1, 2, 3, 4]
     with open(tiny_run / "pareto.csv") as handle:
@@ -110,7 +110,8 @@ def test_other_pymoo_algorithms_run_by_name(tmp_path, tiny_supernet, algorithm):
 
 
 def test_paper_reward_alone_with_a_genetic_algorithm(tmp_path, tiny_supernet):
-    result = search(tiny_config(objectives=["reward"], algorithm="ga", generations=2, members=3, reward_lambda=2.0),
+    result = search(tiny_config(objectives=["reward"], algorithm="ga", generations=2, members=3, reward_lambda=2.0,
+                                budgets={"m1": "10kparams", "m2": "15kparams", "m3": "30kparams"}),
                     tmp_path / "ga", progress=False)
     assert result.columns == ["reward"] and len(result.family) == 3
     best = result.front[result.chosen]
@@ -147,27 +148,27 @@ def test_without_the_nesting_constraint_families_are_free(tmp_path, tiny_superne
 def test_platforms_price_every_member_and_budgets_constrain_them(tmp_path, tiny_supernet):
     from regnas.latency import get_platform
 
-    budget = 8.0
-    result = search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"pixel3": budget}, generations=2),
-                    tmp_path / "budget", progress=False)
-    assert result.columns == ["error[raspi4]", "error[pixel3]", "nf"]  # with a budget latency is a constraint
-    pixel3, raspi4 = get_platform("pixel3"), get_platform("raspi4")
+    budgets = {"raspi4": 15.0, "pixel3": 8.0}
+    result = search(tiny_config(platforms=["raspi4", "pixel3"], budgets={k: f"{v}ms" for k, v in budgets.items()},
+                                objectives=["error", "nf", "latency"], generations=2), tmp_path / "budget", progress=False)
+    assert result.columns == ["error[raspi4]", "error[pixel3]", "nf", "latency[raspi4]", "latency[pixel3]"]
+    tables = {p: get_platform(p) for p in budgets}
     for member in result.family:
-        assert member["latency@pixel3"] == pytest.approx(pixel3.predict(member["arch"]))
-        assert member["latency@raspi4"] == pytest.approx(raspi4.predict(member["arch"]))
-    assert result.family[1]["latency@pixel3"] <= budget
-    for row in result.front:
-        if row["feasible"]:
-            assert pixel3.predict(row["members"][1]) <= budget
-    free = search(tiny_config(platforms=["raspi4", "pixel3"], generations=1), tmp_path / "free", progress=False)
-    assert free.columns == ["error[raspi4]", "error[pixel3]", "nf", "latency[raspi4]", "latency[pixel3]"]
+        for platform, table in tables.items():
+            assert member[f"latency@{platform}"] == pytest.approx(table.predict(member["arch"]))
+    for k, (platform, limit) in enumerate(budgets.items()):
+        assert result.family[k][f"latency@{platform}"] <= limit
+        for row in result.front:
+            if row["feasible"]:
+                assert tables[platform].predict(row["members"][k]) <= limit
 
 
 def test_a_budget_no_family_can_meet_is_refused_before_searching(tmp_path):
     from regnas.errors import InfeasibleBudgetError
 
-    with pytest.raises(InfeasibleBudgetError, match=r"budget pixel3=0.0001ms cannot be met: the fastest nasbench201 architecture takes"):
-        search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"pixel3": 0.0001}), tmp_path / "no", progress=False)
+    with pytest.raises(InfeasibleBudgetError, match=r"budget raspi4=0.0001ms cannot be met: the fastest nasbench201 architecture takes"):
+        search(tiny_config(platforms=["raspi4", "pixel3"], budgets={"raspi4": "0.0001ms", "pixel3": "8ms"}), tmp_path / "no",
+               progress=False)
     assert not (tmp_path / "no").exists()
     with pytest.raises(UnknownNameError, match="unknown platform 'pixel9'"):
         search(tiny_config(platforms=["pixel9", "pixel3"]), tmp_path / "no", progress=False)

@@ -7,13 +7,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.errors import ConfigError
 
 EPILOG = """examples:
   regnas-evolve --space nasbench201
-  regnas-evolve --space nasbench201 --platforms pixel3,titan_rtx_1 --budget pixel3=12ms
+  regnas-evolve --space nasbench201 --platforms raspi4,2080ti_1 --budget raspi4=20ms --budget 2080ti_1=9ms
+  regnas-evolve --members 3 --budget m1=60kparams --budget m2=120kparams --budget m3=250kparams
   regnas-evolve --objectives error,nfr,params --pick reward:2 --out runs/demo
   regnas-evolve --resume runs/demo --generations 30
 """
@@ -32,10 +34,12 @@ def parser() -> ArgumentParser:
     p.add_argument("--members", type=int, help="family size K when no --platforms are given (default 2)")
     p.add_argument("--no-nesting", dest="nested", action="store_false", default=None,
                    help="search families without the nesting constraint (the ablation of REG-NAS)")
-    p.add_argument("--platforms", help="comma-separated platforms, small to large, one per member; see `regnas platforms`")
-    p.add_argument("--budget", action="append", default=[], metavar="PLATFORM=MSms",
-                   help="latency budget of that platform's member, e.g. pixel3=12ms (repeatable)")
-    p.add_argument("--objectives", help="comma-separated objectives (default error,nf; +latency with --platforms); "
+    p.add_argument("--platforms", help="comma-separated platforms, small to large, one per member (default "
+                                       "pixel3,titan_rtx_1 with 10ms each); see `regnas platforms`")
+    p.add_argument("--budget", action="append", default=[], metavar="MEMBER=LIMIT",
+                   help="cost limit of a member (its platform, or m1, m2, ... without platforms): 12ms (latency "
+                        "on its platform), 80kparams or 25Mflops; repeatable, one per member, tightest first")
+    p.add_argument("--objectives", help="comma-separated objectives (default error,nf); "
                                         "see `regnas objectives`; module:function for your own")
     p.add_argument("--algorithm", help="pymoo algorithm: nsga2 (default), nsga3, unsga3, spea2, smsemoa, ga")
     p.add_argument("--population", type=int)
@@ -45,6 +49,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--reward-lambda", type=float, help="lambda of the reward objective and pick rule")
     p.add_argument("--pick", help="pseudo-weights[:w,...] (default), reward[:lambda] or best:COLUMN")
     p.add_argument("--supernet", metavar="CKPT", help="trained supernet checkpoint (default: train a quick one, cached)")
+    p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
+                   help="train a quick supernet even where a shipped one fits (the default data, C=8, N=1)")
     p.add_argument("--train-epochs", type=int, help="epochs of the quick supernet (default 15)")
     p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
     p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
@@ -62,32 +68,33 @@ def config_from_args(args) -> SearchConfig:
               "members": args.members, "nested": args.nested, "algorithm": args.algorithm, "population": args.population,
               "generations": args.generations, "crossover": args.crossover, "flip_reduce": args.flip_reduce,
               "reward_lambda": args.reward_lambda, "pick": args.pick, "supernet": args.supernet,
-              "train_epochs": args.train_epochs, "validation_size": args.validation_size}
+              "train_epochs": args.train_epochs, "pretrained": args.pretrained, "validation_size": args.validation_size}
     values.update({k: v for k, v in simple.items() if v is not None})
-    if args.platforms:
-        values["platforms"] = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    if args.platforms is not None:
+        values["platforms"] = [p.strip() for p in args.platforms.split(",")]
+        if not all(values["platforms"]):
+            raise ConfigError(f"--platforms {args.platforms!r} names an empty platform; give p1,p2,... small to large")
     if args.objectives:
         values["objectives"] = [o.strip() for o in args.objectives.split(",") if o.strip()]
     if args.budget:
-        values["budgets"] = dict(parse_budget(b) for b in args.budget)
+        values["budgets"] = {}
+        for target, limit in map(parse_budget, args.budget):
+            if target in values["budgets"]:
+                raise ConfigError(f"--budget gives member {target!r} two limits; give one per member")
+            values["budgets"][target] = limit
     settings = {k: getattr(args, k) for k in ("C", "N") if getattr(args, k) is not None}
     if settings:
         values["supernet_settings"] = {**SearchConfig().supernet_settings, **values.get("supernet_settings", {}), **settings}
     return SearchConfig.from_dict(values)
 
 
-def parse_budget(text: str) -> tuple[str, float]:
-    platform, sep, value = text.partition("=")
-    number = value.strip().removesuffix("ms")
-    try:
-        if not sep or not platform:
-            raise ValueError
-        limit = float(number)
-    except ValueError:
-        raise ConfigError(f"budget {text!r} is not PLATFORM=NUMBERms, e.g. pixel3=12ms") from None
-    if limit <= 0:
-        raise ConfigError(f"budget {text!r} must be a positive number of milliseconds")
-    return platform.strip(), limit
+def parse_budget(text: str) -> tuple[str, str]:
+    """``MEMBER=LIMIT`` -> (member, limit text), the limit checked by ``regnas.budgets.parse_limit``."""
+    target, sep, limit = text.partition("=")
+    if not sep or not target.strip():
+        raise ConfigError(f"budget {text!r} is not MEMBER=LIMIT, e.g. pixel3=12ms or m1=80kparams")
+    parse_limit(limit, f"budget of {target.strip()}")
+    return target.strip(), limit.strip()
 
 
 @entry_point("regnas-evolve")

@@ -7,6 +7,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from regnas.budgets import parse_limit
 from regnas.plot.columns import KNOWN_QUANTITIES, member_quantity_label, tick_formatter
 from regnas.plot.draw import draw_chain
 from regnas.plot.load import Run, RunFolderError, load_run
@@ -60,8 +61,9 @@ def _platform_panel(axes: Axes, run: Run, platform: str) -> None:
     if run.family and all(key in m for m in run.family):
         draw_chain(axes, [m[key] for m in run.family], [m["validation_accuracy"] for m in run.family],
                    [m["name"] for m in run.family])
-    budget = run.config.get("budgets", {}).get(platform)
-    if budget is not None:
+    limit = (run.config.get("budgets") or {}).get(platform)
+    kind, budget = parse_limit(limit) if limit is not None else (None, None)
+    if kind == "latency":
         axes.axvline(budget, color="black", linestyle="--", lw=1.1, label=f"budget of the {platform} member: {budget:g} ms",
                      gid="budget")
     axes.set_xlabel(f"latency on {platform} (ms), lower is better")
