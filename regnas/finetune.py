@@ -26,7 +26,7 @@ from regnas.standalone import (  # noqa: F401  (re-exported: the fine-tuning API
     write_model,
 )
 from regnas.supernet import GRAD_CLIP_NORM, TrainConfig, epoch_bar, print_epoch, sgd_cosine, train_supernet
-from search_spaces.base import Arch
+from search_spaces.base import Arch, SearchSpace
 from search_spaces.supernet import Supernet, state_checksum
 
 METHODS = ("ce", "focal-distillation")
@@ -157,7 +157,9 @@ def train_model(
     return model.eval()
 
 
-def _resume(checkpoint, identity, run, model, optimizer, scheduler, generator) -> tuple[int, list]:
+def _resume(checkpoint: str | Path, identity: ModelIdentity, run: dict, model: nn.Module, optimizer: torch.optim.Optimizer,
+            scheduler: torch.optim.lr_scheduler.LRScheduler, generator: torch.Generator) -> tuple[int, list]:
+    """Load a run's state from its checkpoint after checking it is this run's; returns (epochs done, log)."""
     saved = read_model(checkpoint, identity.space)
     path = str(checkpoint)
     if (saved["arch"], dict(saved["settings"])) != (identity.arch, dict(identity.settings)):
@@ -196,11 +198,16 @@ def finetune_family(
     """
     if config.method != "ce":
         raise ConfigError(f"joint family fine-tuning trains with method 'ce', got {config.method!r}")
-    space = supernet.space
+    family = check_family(supernet.space, archs)
+    return train_supernet(supernet, data, config.train_config(), checkpoint=checkpoint, progress=progress, archs=family)
+
+
+def check_family(space: SearchSpace, archs: Sequence[Arch | str]) -> list[Arch]:
+    """The family parsed; ConfigError unless it is a nested chain, small to large."""
     family = [space.parse(a) for a in archs]
     if not family:
         raise ConfigError("joint family fine-tuning needs at least one architecture")
     if not space.is_chain(family):
         raise ConfigError(f"architectures {[space.to_str(a) for a in family]} are not a nested chain (small to large) "
                           f"in {space.name}; joint fine-tuning keeps only nested families nested")
-    return train_supernet(supernet, data, config.train_config(), checkpoint=checkpoint, progress=progress, archs=family)
+    return family

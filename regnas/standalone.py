@@ -163,22 +163,31 @@ def resolve_old(
     """
     space = resolve_space(space)
     settings = full_settings(space, settings)
-    if Path(spec).is_file():
-        model, meta = load_model(spec, space.name)
+    parsed = parse_old(spec, space)
+    if isinstance(parsed, Path):
+        model, meta = load_model(parsed, space.name)
         for key in ("num_classes", "in_channels"):
-            if key in settings and meta["settings"].get(key) != settings[key]:
-                raise CheckpointError(f"old model {str(spec)!r} has {key}={meta['settings'].get(key)}, the new one {settings[key]}")
+            if meta["settings"].get(key) != settings.get(key):
+                raise CheckpointError(f"old model {str(spec)!r} has {key}={meta['settings'].get(key)}, "
+                                      f"the new one {settings.get(key)}")
         return model
-    try:
-        arch = space.from_str(str(spec))
-    except InvalidArchError as error:
-        raise ConfigError(f"--old {str(spec)!r} is neither an existing model checkpoint nor a {space.name} architecture "
-                          f"({error})") from None
     if supernet is None or data is None:
-        raise ConfigError(f"--old {str(spec)!r} is an architecture: it needs a supernet (--supernet) and data to cut it from")
+        raise ConfigError(f"old model {str(spec)!r} is an architecture: it needs a supernet (--supernet) and data to cut it from")
+    arch = parsed
     model = build_model(space, arch, settings, supernet=supernet)
     calibration = [x for x, _ in data.batches(data.calibration, len(data.calibration))]
     return recalibrate_module(model, calibration)
+
+
+def parse_old(spec: str | Path, space: SearchSpace) -> Path | Arch:
+    """An existing file (a model checkpoint) or an architecture of ``space``; ConfigError if neither."""
+    if Path(spec).is_file():
+        return Path(spec)
+    try:
+        return space.from_str(str(spec))
+    except InvalidArchError as error:
+        raise ConfigError(f"old model {str(spec)!r} is neither an existing model checkpoint nor a {space.name} "
+                          f"architecture ({error})") from None
 
 
 def check_plain(value: Any, what: str) -> None:

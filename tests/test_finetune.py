@@ -223,3 +223,62 @@ def test_focal_distillation_lowers_negative_flips_against_the_old_model(tiny_dat
     assert fd_nf <= 0.95 * ce_nf, (ce_nf, fd_nf)
     assert relative_negative_flip_rate(old_correct, results["focal-distillation"]) < \
         relative_negative_flip_rate(old_correct, results["ce"])
+
+
+# ---- regnas-finetune ----------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, message", [
+    (["--arch", LARGE, "--method", "sgd"], "unknown training method 'sgd'; allowed: ce, focal-distillation"),
+    (["--arch", LARGE, "--method", "focal-distillation", "--old", "missing.pt"],
+     "old model 'missing.pt' is neither an existing model checkpoint nor a nasbench201 architecture"),
+    (["--arch", "|nor_conv_3x3~0|+|bogus~0|"], "malformed nasbench201 architecture"),
+    (["--arch", LARGE, "--method", "focal-distillation"], "--method focal-distillation needs --old"),
+    (["--arch", SMALL, "--arch", LARGE], "give --supernet"),
+    (["--arch", LARGE, "--distance", "cosine"], "unknown distillation distance 'cosine'"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys, monkeypatch):
+    from regnas.cli.finetune import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("regnas-finetune: error: ")
+
+
+def test_cli_trains_against_an_old_model_and_reports_its_flips(tmp_path, capsys, old_model):
+    from regnas.cli.finetune import main
+    from regnas.data import load_data
+
+    old_path = save_model(tmp_path / "old.pt", old_model, space=SPACE, settings=TINY, arch=SMALL)
+    out = tmp_path / "new.pt"
+    argv = ["--arch", LARGE, "--setting", "C=4", "--setting", "N=1", "--method", "focal-distillation",
+            "--old", str(old_path), "--temperature", "4", "--epochs", "1", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    # independently: the written model and the old one on the same test split
+    data = load_data("default", seed=0, calibration_size=500)
+    labels = data.test.labels.numpy()
+    new_correct = correctness(predict(load_model(out)[0], data, "test"), labels)
+    old_correct = correctness(predict(load_model(old_path)[0], data, "test"), labels)
+    assert f"test accuracy {new_correct.mean():.4f}" in printed
+    assert f"NF {negative_flips(old_correct, new_correct)} " in printed
+    assert main(argv) == 0  # finished: resuming trains nothing more and reports the same
+    assert capsys.readouterr().out == printed
+
+
+def test_cli_joint_finetune_of_a_family(tmp_path, capsys, tiny_supernet):
+    from regnas.cli.finetune import main
+    from regnas.data import load_data
+    from regnas.supernet import load_supernet
+
+    start = save_checkpoint(tmp_path / "supernet.pt", tiny_supernet)
+    out = tmp_path / "family.pt"
+    assert main(["--arch", SMALL, "--arch", LARGE, "--supernet", str(start), "--epochs", "1", "--lr", "0.02",
+                 "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    tuned = load_supernet(out, "nasbench201", tiny_supernet.settings)
+    assert tuned.checksum() != tiny_supernet.checksum() and read_checkpoint(out)["archs"] == [SMALL, LARGE]
+    evaluator = Evaluator(tuned, load_data("default", seed=0, calibration_size=500), split="test")
+    assert f"member 2 test accuracy {evaluator.accuracy(LARGE):.4f}" in printed
+    assert f"NF {evaluator.packed(SMALL).negative_flips_to(evaluator.packed(LARGE))} " in printed
+    assert main(["--arch", LARGE, "--arch", SMALL, "--supernet", "never-read.pt", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "not a nested chain" in capsys.readouterr().err

@@ -9,10 +9,10 @@ from regnas.cli.common import ArgumentParser, entry_point
 from regnas.cli.train import parse_settings
 from regnas.data import DATASETS, ImageData, load_data
 from regnas.errors import ConfigError
-from regnas.finetune import METHODS, FinetuneConfig, finetune_family, train_model
+from regnas.finetune import METHODS, FinetuneConfig, check_family, finetune_family, train_model
 from regnas.losses import DISTANCES
 from regnas.metrics import PAIR_METRICS, correctness
-from regnas.standalone import ModelIdentity, build_model, predict, resolve_old
+from regnas.standalone import ModelIdentity, build_model, parse_old, predict, resolve_old
 from regnas.supernet import load_supernet
 from search_spaces.registry import get_space
 
@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             method=args.method, alpha=args.alpha, beta=args.beta, temperature=args.temperature,
                             kd_alpha=args.kd_alpha, distance=args.distance)
     archs = [space.from_str(a) for a in args.arch]
+    if args.old is not None:
+        parse_old(args.old, space)  # a typo fails now, not after the data has loaded
     if config.method == "focal-distillation" and args.old is None:
         raise ConfigError("--method focal-distillation needs --old (a model checkpoint or an architecture)")
     if len(archs) > 1:
@@ -65,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("several --arch fine-tune a family jointly inside a supernet: give --supernet")
         if args.old is not None:
             raise ConfigError("--old applies to a single --arch; a joint fine-tune reports its members' own flips")
+        check_family(space, archs)
     settings = parse_settings(args.setting, [k for k in space.supernet_defaults if k not in ("num_classes", "in_channels")])
     data = load_data(args.dataset, args.data_path, seed=args.seed, calibration_size=args.calibration_size)
     supernet = None
