@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from regnas.data import ImageData
 from regnas.errors import CheckpointError, ConfigError
+from regnas.evaluate import SPLITS
 from regnas import losses
 from regnas.losses import FocalDistillationLoss, check_focal_settings
 from regnas.standalone import (  # noqa: F401  (re-exported: the fine-tuning API in one import)
@@ -110,8 +111,8 @@ def train_model(
         raise ConfigError("method 'focal-distillation' needs an old model to distil from")
     if checkpoint is not None and identity is None:
         raise ConfigError("a training checkpoint is a model checkpoint: pass the model's identity (ModelIdentity.of)")
-    if split not in ("train", "calibration", "validation", "test"):
-        raise ConfigError(f"unknown split {split!r}; allowed: train, calibration, validation, test")
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     train_split = getattr(data, split)
     distil = config.method == "focal-distillation"
     if distil:

@@ -23,7 +23,7 @@ from search_spaces.supernet import Supernet
 
 CHECKPOINT_FORMAT = "regnas-supernet/1"
 
-GRAD_CLIP_NORM = 5.0  # sandwich steps sum several paths' gradients; clipping keeps early steps from diverging
+GRAD_CLIP_NORM = 5.0  # bounds a step where several paths' gradients add up or an early loss is large
 
 
 # ---- the optimisation recipe shared by supernet training and stand-alone fine-tuning -------------
