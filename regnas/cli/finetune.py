@@ -124,3 +124,7 @@ def _pair_line(old_correct, new_correct) -> str:
     values = {name: metric(old_correct, new_correct) for name, metric in PAIR_METRICS.items()}
     return (f"NF {values['nf']}  NFR {values['nfr']:.4f}  rel_NFR {values['rel_nfr']:.4f}  "
             f"NFI {values['nfi']:.4f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
