@@ -127,7 +127,7 @@ def model_from_checkpoint(saved: Mapping[str, Any], path: str | Path) -> nn.Modu
     try:
         model = build_model(saved["space"], saved["arch"], saved["settings"])
         model.load_state_dict(saved["state_dict"])
-    except (ConfigError, InvalidArchError, RuntimeError, TypeError) as error:
+    except (ValueError, KeyError, RuntimeError, TypeError, AttributeError) as error:  # any wrong content, one line
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(f"model checkpoint {str(path)!r} does not build its {saved['space']} model: {reason}") from None
     return model.eval()

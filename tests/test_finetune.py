@@ -146,6 +146,10 @@ def test_load_model_refuses_foreign_files(tmp_path, tiny_supernet, old_model):
         load_model(other, "nasbench201")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
+    wrong = tmp_path / "wrong.pt"
+    torch.save({**payload, "space": "nasbench201", "settings": TINY, "arch": LARGE}, wrong)  # SMALL's weights
+    with pytest.raises(CheckpointError, match="does not build its nasbench201 model"):
+        load_model(wrong)
 
 
 def test_old_model_from_an_arch_predicts_as_the_evaluator(tiny_supernet, tiny_data, tmp_path, old_model):
