@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -22,6 +22,39 @@ from search_spaces.registry import get_space
 from search_spaces.supernet import Supernet
 
 CHECKPOINT_FORMAT = "regnas-supernet/1"
+
+GRAD_CLIP_NORM = 5.0  # bounds a step where several paths' gradients add up or an early loss is large
+
+
+# ---- the optimisation recipe shared by supernet training and stand-alone fine-tuning -------------
+class OptimisationConfig(Protocol):
+    epochs: int
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+
+
+def sgd_cosine(
+    parameters: Iterable[nn.Parameter], config: OptimisationConfig, steps_per_epoch: int
+) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
+    """SGD with Nesterov momentum and weight decay; learning rate on a per-step cosine from its value to 0."""
+    optimizer = torch.optim.SGD(parameters, lr=config.learning_rate, momentum=config.momentum,
+                                weight_decay=config.weight_decay, nesterov=True)
+    total_steps = config.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+    return optimizer, scheduler
+
+
+def epoch_bar(batches: Iterator, steps: int, epoch: int, epochs: int, progress: bool) -> tqdm:
+    """The per-batch progress bar of one epoch, on stderr."""
+    return tqdm(batches, total=steps, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def print_epoch(line: Mapping[str, float], epochs: int) -> None:
+    """The one line every finished epoch leaves on stderr."""
+    print(f"epoch {int(line['epoch'])}/{epochs}  loss {line['loss']:.4f}  {line['seconds']:.1f}s", file=sys.stderr)
+
 
 # ---- sampling rules: which sub-networks share each optimisation step ------------------------------
 SamplingRule = Callable[[SearchSpace, np.random.Generator], list[Arch]]
@@ -76,8 +109,13 @@ def train_supernet(
     checkpoint: str | Path | None = None,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+    archs: Sequence[Arch | str] | None = None,
 ) -> Supernet:
     """Train ``supernet`` in place; with ``checkpoint``, save after every epoch and resume from it if present.
+
+    ``archs`` replaces the sampling rule by a fixed list of paths trained on every batch (the mean of
+    their cross-entropies, as for a sampled list): joint fine-tuning of a family that keeps sharing
+    its weights. The list is part of the checkpoint and must match on resume.
 
     Randomness: architectures come from ``numpy.random.default_rng(seed)``, batch order and
     augmentation from a ``torch.Generator`` seeded with ``seed``; both are saved in the checkpoint,
@@ -88,13 +126,9 @@ def train_supernet(
     rule = SAMPLING_RULES[config.sampling]
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.SGD(
-        supernet.parameters(), lr=config.learning_rate, momentum=config.momentum,
-        weight_decay=config.weight_decay, nesterov=True,
-    )
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)))
+    optimizer, scheduler = sgd_cosine(supernet.parameters(), config, steps_per_epoch)
+    paths = None if archs is None else [space.to_str(space.parse(a)) for a in archs]
     state = TrainState()
     if checkpoint is not None and Path(checkpoint).exists():
         saved = read_checkpoint(checkpoint, supernet.space_name, supernet.settings)
@@ -102,6 +136,11 @@ def train_supernet(
             raise CheckpointError(
                 f"checkpoint {str(checkpoint)!r} was trained with {saved.get('train_config')}, not {asdict(config)}; "
                 "use another --out or the same settings"
+            )
+        if saved.get("archs") != paths:
+            raise CheckpointError(
+                f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
+                f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
             )
         supernet.load_state_dict(saved["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -114,16 +153,15 @@ def train_supernet(
     for epoch in range(state.epoch, config.epochs):
         start, total_loss, seen = time.perf_counter(), 0.0, 0
         batches = data.batches(data.train, config.batch_size, generator=generator, augment=True)
-        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
-                   file=sys.stderr, leave=False, dynamic_ncols=True)
+        bar = epoch_bar(batches, steps_per_epoch, epoch, config.epochs, progress)
         for images, labels in bar:
             optimizer.zero_grad(set_to_none=True)
-            archs = rule(space, rng)
-            for arch in archs:
-                loss = loss_fn(supernet(images, arch), labels) / len(archs)
+            step_archs = rule(space, rng) if archs is None else archs
+            for arch in step_archs:
+                loss = loss_fn(supernet(images, arch), labels) / len(step_archs)
                 loss.backward()
                 total_loss += loss.item() * len(labels)
-            nn.utils.clip_grad_norm_(supernet.parameters(), 5.0)
+            nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP_NORM)
             optimizer.step()
             scheduler.step()
             seen += len(labels)
@@ -132,10 +170,9 @@ def train_supernet(
         state.log.append({"epoch": state.epoch, "loss": total_loss / seen, "seconds": time.perf_counter() - start,
                           "lr": scheduler.get_last_lr()[0]})
         if progress:
-            print(f"epoch {state.epoch}/{config.epochs}  loss {total_loss / seen:.4f}  "
-                  f"{state.log[-1]['seconds']:.1f}s", file=sys.stderr)
+            print_epoch(state.log[-1], config.epochs)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, supernet, train_config=config, data=data.describe(), epoch=state.epoch,
+            save_checkpoint(checkpoint, supernet, train_config=config, archs=paths, data=data.describe(), epoch=state.epoch,
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
                             torch_threads=torch.get_num_threads(), torch_version=torch.__version__)

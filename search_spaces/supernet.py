@@ -57,12 +57,16 @@ class Supernet(nn.Module, ABC):
         return {"space": self.space_name, "settings": dict(self.settings)}
 
     def checksum(self) -> str:
-        """SHA-256 over every tensor of the state dict (parameters and buffers), in key order."""
-        digest = hashlib.sha256()
-        for key, tensor in sorted(self.state_dict().items()):
-            digest.update(key.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        return digest.hexdigest()[:16]
+        return state_checksum(self)
 
     def input_shape(self, image_size: int = 32) -> tuple[int, int, int]:
         return (int(self.settings["in_channels"]), image_size, image_size)
+
+
+def state_checksum(module: nn.Module) -> str:
+    """SHA-256 over every tensor of the state dict (parameters and buffers), in key order."""
+    digest = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
