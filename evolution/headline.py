@@ -1,0 +1,226 @@
+"""The headline comparison: REG-NAS against independent training, focal distillation and weight sharing alone."""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evolution.config import DEFAULT_BUDGETS, DEFAULT_PLATFORMS, SearchConfig
+from evolution.search import CHECKPOINT, search
+from regnas import metrics
+from regnas.data import ImageData, load_data, stratified_split
+from regnas.errors import ConfigError
+from regnas.evaluate import Evaluator
+from regnas.finetune import FinetuneConfig, finetune_family, train_model
+from regnas.io import atomic_write_json
+from regnas.latency import get_platform
+from regnas.standalone import ModelIdentity, build_model, load_model, predict
+from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, train_supernet
+from search_spaces import get_space
+
+SPACE = "nasbench201"
+# The rows, in the order of the table. The searched rows differ only in nesting and objectives.
+ROWS = ("independent", "focal-distillation", "shared-unconstrained", "nesting-only", "reg-nas", "reg-nas+finetune")
+SEARCHES = {"shared-unconstrained": (False, ["error"]), "nesting-only": (True, ["error"]), "reg-nas": (True, ["error", "nf"])}
+
+
+@dataclass(frozen=True)
+class HeadlineSettings:
+    """Everything that sizes the comparison; ``QUICK`` and ``FULL`` are the two presets."""
+
+    name: str
+    train_images: int | None  # stratified subset of the training split (None: all of it)
+    validation_size: int
+    test_size: int
+    supernet_settings: dict[str, int] = field(default_factory=lambda: {"C": 8, "N": 1})
+    supernet_epochs: int = 10
+    model_epochs: int = 10  # stand-alone training (independent, focal distillation), from scratch
+    finetune_epochs: int = 3  # joint fine-tuning of the REG-NAS family in the supernet
+    finetune_lr: float = 0.01
+    population: int = 20
+    generations: int = 12
+    seeds: tuple[int, ...] = (0,)
+    accuracy_tolerance: float = 0.01  # REG-NAS family: fewest flips within this mean accuracy of the best family
+    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    budgets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
+
+
+QUICK = HeadlineSettings("quick", train_images=5_000, validation_size=1_000, test_size=2_000, supernet_epochs=10,
+                         model_epochs=15, finetune_epochs=3)
+FULL = HeadlineSettings("full", train_images=None, validation_size=5_000, test_size=5_000, supernet_epochs=10,
+                        model_epochs=10, finetune_epochs=2, seeds=(0, 1))
+
+
+def _log(progress: bool, text: str) -> None:
+    if progress:
+        print(f"[headline] {text}", file=sys.stderr, flush=True)
+
+
+def load_headline_data(data_path: str | Path, settings: HeadlineSettings, seed: int) -> ImageData:
+    """CIFAR-10 split with ``seed``, the training split cut to ``settings.train_images`` (stratified)."""
+    data = load_data("cifar10", data_path, seed=seed, validation_size=settings.validation_size,
+                     test_size=settings.test_size)
+    if settings.train_images is not None and settings.train_images < len(data.train):
+        keep, _ = stratified_split(data.train.labels.numpy(), settings.train_images, np.random.default_rng(seed))
+        data = replace(data, train=data.train.subset(keep))
+    return data
+
+
+def obtain_supernet(out: Path, data: ImageData, settings: HeadlineSettings, supernet_path: str | Path | None,
+                    progress: bool):
+    """The given supernet checkpoint (checked against the settings), else one trained into ``out/supernet.pt``."""
+    space = get_space(SPACE)
+    full = {**space.supernet_defaults, **settings.supernet_settings, "num_classes": data.num_classes,
+            "in_channels": data.in_channels}
+    if supernet_path is not None:
+        return load_supernet(supernet_path, SPACE, full), Path(supernet_path)
+    path = out / "supernet.pt"
+    train = TrainConfig(epochs=settings.supernet_epochs, sampling="sandwich", seed=0)
+    if path.exists() and read_checkpoint(path, SPACE, full).get("epoch") == train.epochs:
+        return load_supernet(path, SPACE, full), path
+    _log(progress, f"training the supernet ({settings.supernet_epochs} epochs on {len(data.train)} images) -> {path}")
+    supernet = space.supernet(**full, init_seed=0)
+    train_supernet(supernet, data, train, checkpoint=path, progress=progress)
+    return supernet, path
+
+
+def run_search(out: Path, row: str, seed: int, data_path: str, settings: HeadlineSettings, supernet_path: Path,
+               progress: bool) -> dict[str, Any]:
+    """One searched row (resumed or reused when its folder holds it already); returns its result.json."""
+    nested, objectives = SEARCHES[row]
+    config = SearchConfig(dataset="cifar10", data_path=str(data_path), seed=seed, nested=nested, objectives=objectives,
+                          platforms=list(settings.platforms), budgets=dict(settings.budgets),
+                          population=settings.population, generations=settings.generations,
+                          supernet=str(supernet_path), validation_size=settings.validation_size,
+                          test_size=settings.test_size)
+    run_dir = out / "searches" / f"{row}-seed{seed}"
+    if not (run_dir / "result.json").exists():
+        _log(progress, f"seed {seed}: searching {row} -> {run_dir}")
+        search(config, run_dir, resume=(run_dir / CHECKPOINT).exists(), progress=progress, workers=2,
+               cache_dir=out / "searches" / f"predictions-seed{seed}")
+    return json.loads((run_dir / "result.json").read_text())
+
+
+def pick_at_accuracy(front: list[dict[str, Any]], reference_accuracy: float, tolerance: float) -> dict[str, Any]:
+    """The feasible front family with the fewest flips among those whose mean validation accuracy is within
+    ``tolerance`` of ``reference_accuracy`` (the most accurate one when none is)."""
+    feasible = [row for row in front if row["feasible"]] or front
+    close = [row for row in feasible if row["mean_accuracy"] >= reference_accuracy - tolerance]
+    if not close:
+        return max(feasible, key=lambda row: row["mean_accuracy"])
+    return min(close, key=lambda row: (row["nfr"], -row["mean_accuracy"]))
+
+
+def train_standalone(out: Path, archs: list[str], data: ImageData, settings: HeadlineSettings, seed: int,
+                     supernet_settings: dict, progress: bool) -> dict[str, Any]:
+    """Device and cloud trained alone from scratch, and the cloud trained with focal distillation against the device."""
+    folder = out / "models" / f"seed{seed}"
+    plain = FinetuneConfig(epochs=settings.model_epochs, seed=seed)
+    runs = {"device": (archs[0], plain, None), "cloud": (archs[1], plain, None),
+            "cloud-fd": (archs[1], replace(plain, method="focal-distillation"), "device")}
+    models = {}
+    for name, (arch, config, old) in runs.items():
+        path = folder / f"{name}.pt"
+        identity = ModelIdentity.of(SPACE, arch, supernet_settings)
+        if path.exists() and load_model(path, SPACE)[1].get("epochs") == config.epochs:
+            models[name] = load_model(path, SPACE)[0].eval()
+            continue
+        _log(progress, f"seed {seed}: training {name} ({arch}) alone, {config.method}, {config.epochs} epochs -> {path}")
+        model = build_model(SPACE, arch, supernet_settings, init_seed=seed)
+        models[name] = train_model(model, data, config, old=models[old] if old else None, checkpoint=path,
+                                   identity=identity, progress=progress)
+    return {name: metrics.correctness(predict(model, data, "test"), data.test.labels.numpy())
+            for name, model in models.items()}
+
+
+def family_correct(supernet, data: ImageData, archs: list[str]) -> list[np.ndarray]:
+    """Per-sample correctness of sub-networks on the test split, after BN recalibration."""
+    with Evaluator(supernet, data, split="test") as evaluator:
+        return [evaluator.correct(a) for a in archs]
+
+
+def describe_row(row: str, seed: int, archs: list[str], correct: list[np.ndarray], platforms: tuple[str, ...],
+                 rng: np.random.Generator, origin: str) -> dict[str, Any]:
+    old, new = correct
+    interval = metrics.bootstrap_interval(metrics.negative_flip_rate, old, new, rng=rng)
+    members = [{"platform": p, "arch": a, "accuracy": metrics.accuracy(c), "latency_ms": float(get_platform(p).predict(a))}
+               for p, a, c in zip(platforms, archs, correct)]
+    return {"row": row, "seed": seed, "origin": origin, "members": members,
+            **{name: float(fn(old, new)) for name, fn in metrics.PAIR_METRICS.items()},
+            "nfr_ci95": [interval.low, interval.high]}
+
+
+def reductions(rows: list[dict[str, Any]], correct: dict[str, list[np.ndarray]], seed: int,
+               rng: np.random.Generator) -> list[dict[str, Any]]:
+    """REG-NAS's relative NFR reduction against every other row of one seed, with a paired bootstrap interval."""
+    ours = correct["reg-nas"]
+    by_row = {r["row"]: r for r in rows}
+    out = []
+    for row in ROWS:
+        if row == "reg-nas" or row not in correct:
+            continue
+        interval = metrics.bootstrap_interval(metrics.relative_nfr_reduction, *ours, *correct[row], rng=rng)
+        gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(by_row["reg-nas"]["members"], by_row[row]["members"])]
+        out.append({"seed": seed, "against": row, "reduction": interval.estimate, "ci95": [interval.low, interval.high],
+                    "accuracy_gap": gaps})
+    return out
+
+
+def run_headline(data_path: str | Path, out: str | Path, settings: HeadlineSettings, *,
+                 supernet_path: str | Path | None = None, progress: bool = True,
+                 on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run (or continue: every step keeps its files in ``out``) the comparison and write its table and figure."""
+    from evolution.headline_report import write_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if len(settings.platforms) != 2:
+        raise ConfigError(f"the headline compares two members (device, cloud), got platforms {settings.platforms}")
+    data0 = load_headline_data(data_path, settings, 0)
+    supernet, supernet_file = obtain_supernet(out, data0, settings, supernet_path, progress)
+    supernet_settings = {k: v for k, v in supernet.settings.items()}
+    rows, reduction_rows, timings = [], [], {"supernet_s": time.perf_counter() - start}
+    for seed in settings.seeds:
+        data = data0 if seed == 0 else load_headline_data(data_path, settings, seed)
+        rng = np.random.default_rng(seed)
+        searched = {row: run_search(out, row, seed, data_path, settings, supernet_file, progress) for row in SEARCHES}
+        reference = searched["shared-unconstrained"]["front"][searched["shared-unconstrained"]["chosen"]]
+        picks = {"shared-unconstrained": reference["members"],
+                 "nesting-only": searched["nesting-only"]["front"][searched["nesting-only"]["chosen"]]["members"],
+                 "reg-nas": pick_at_accuracy(searched["reg-nas"]["front"], reference["mean_accuracy"],
+                                             settings.accuracy_tolerance)["members"]}
+        correct = {row: family_correct(supernet, data, archs) for row, archs in picks.items()}
+        alone = train_standalone(out, picks["shared-unconstrained"], data, settings, seed, supernet_settings, progress)
+        correct["independent"] = [alone["device"], alone["cloud"]]
+        correct["focal-distillation"] = [alone["device"], alone["cloud-fd"]]
+        tuned_path = out / "models" / f"seed{seed}" / "reg-nas-finetuned.pt"
+        _log(progress, f"seed {seed}: fine-tuning the REG-NAS family jointly -> {tuned_path}")
+        tuned = finetune_family(copy.deepcopy(supernet), picks["reg-nas"], data,
+                                FinetuneConfig(epochs=settings.finetune_epochs, learning_rate=settings.finetune_lr,
+                                               seed=seed), checkpoint=tuned_path, progress=progress)
+        correct["reg-nas+finetune"] = family_correct(tuned, data, picks["reg-nas"])
+        archs = {**picks, "independent": picks["shared-unconstrained"], "focal-distillation": picks["shared-unconstrained"],
+                 "reg-nas+finetune": picks["reg-nas"]}
+        origin = {"independent": "trained alone", "focal-distillation": "trained alone (cloud: PCT loss)",
+                  "reg-nas+finetune": "supernet, fine-tuned"}
+        seed_rows = [describe_row(row, seed, archs[row], correct[row], settings.platforms, rng,
+                                  origin.get(row, "supernet")) for row in ROWS]
+        rows += seed_rows
+        reduction_rows += reductions(seed_rows, correct, seed, rng)
+        if on_step is not None:
+            on_step(f"seed {seed}")
+    timings["total_s"] = time.perf_counter() - start
+    summary = {"settings": {**asdict(settings), "seeds": list(settings.seeds), "platforms": list(settings.platforms)},
+               "supernet": {"path": str(supernet_file), "checksum": supernet.checksum(), **supernet.identity()},
+               "rows": rows, "reductions": reduction_rows, "timings": timings, "data_path": str(data_path)}
+    atomic_write_json(out / "headline.json", summary)
+    write_report(out, summary)
+    return summary

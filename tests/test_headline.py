@@ -1,0 +1,91 @@
+"""The headline benchmark on a small real slice of CIFAR-10: every row, the reductions, the files; and its pieces."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from evolution.headline import QUICK, ROWS, pick_at_accuracy, run_headline
+from regnas import metrics
+
+
+def test_relative_nfr_reduction_by_hand():
+    old_a = np.array([1, 1, 1, 1, 0, 0], bool)
+    new_a = np.array([1, 0, 1, 1, 1, 0], bool)  # one flip
+    old_b = np.array([1, 1, 1, 1, 0, 1], bool)
+    new_b = np.array([0, 0, 1, 0, 1, 1], bool)  # three flips
+    assert metrics.relative_nfr_reduction(old_a, new_a, old_b, new_b) == pytest.approx(1 - 1 / 3)
+    assert metrics.relative_nfr_reduction(old_b, new_b, old_a, new_a) == pytest.approx(1 - 3 / 1)
+    assert np.isnan(metrics.relative_nfr_reduction(old_a, new_a, old_a, old_a))
+
+
+def test_the_reg_nas_family_has_the_fewest_flips_within_the_accuracy_tolerance():
+    front = [{"members": ["a"], "mean_accuracy": 0.70, "nfr": 0.05, "feasible": True},
+             {"members": ["b"], "mean_accuracy": 0.695, "nfr": 0.03, "feasible": True},
+             {"members": ["c"], "mean_accuracy": 0.60, "nfr": 0.00, "feasible": True},
+             {"members": ["d"], "mean_accuracy": 0.75, "nfr": 0.00, "feasible": False}]
+    assert pick_at_accuracy(front, 0.70, 0.01)["members"] == ["b"]
+    assert pick_at_accuracy(front, 0.70, 0.2)["members"] == ["c"]
+    assert pick_at_accuracy(front, 0.90, 0.01)["members"] == ["a"]  # none close enough: the most accurate
+
+
+@pytest.fixture(scope="module")
+def headline(tmp_path_factory, shared_data):
+    settings = replace(QUICK, name="test", train_images=600, validation_size=200, test_size=300,
+                       supernet_settings={"C": 4, "N": 1}, supernet_epochs=1, model_epochs=1, finetune_epochs=1,
+                       population=6, generations=2)
+    out = tmp_path_factory.mktemp("headline")
+    summary = run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False)
+    return out, summary, settings
+
+
+def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
+    from regnas.evaluate import Evaluator
+    from evolution.headline import load_headline_data
+    from regnas.supernet import load_supernet
+
+    out, summary, settings = headline
+    assert [r["row"] for r in summary["rows"]] == list(ROWS)
+    data = load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", settings, 0)
+    supernet = load_supernet(out / "supernet.pt")
+    for row in summary["rows"]:
+        assert row["members"][0]["latency_ms"] <= 10 and row["members"][1]["latency_ms"] <= 10  # the default budgets
+        if row["origin"] == "supernet":  # recompute the flips of searched rows with a fresh evaluator
+            evaluator = Evaluator(supernet, data, split="test")
+            old, new = (evaluator.correct(m["arch"]) for m in row["members"])
+            assert row["nf"] == int(np.sum(old & ~new))
+            assert row["members"][1]["accuracy"] == pytest.approx(new.mean())
+    by_row = {r["row"]: r for r in summary["rows"]}
+    # independent and focal distillation share the device model: the same old member.
+    assert by_row["independent"]["members"][0] == by_row["focal-distillation"]["members"][0]
+    assert by_row["reg-nas"]["members"][0]["arch"] == by_row["reg-nas+finetune"]["members"][0]["arch"]
+
+
+def test_reductions_follow_from_the_rows(headline):
+    _, summary, _ = headline
+    by_row = {r["row"]: r for r in summary["rows"]}
+    assert {r["against"] for r in summary["reductions"]} == set(ROWS) - {"reg-nas"}
+    for r in summary["reductions"]:
+        other = by_row[r["against"]]
+        if other["nf"]:
+            assert r["reduction"] == pytest.approx(1 - by_row["reg-nas"]["nf"] / other["nf"])
+            assert r["ci95"][0] <= r["reduction"] <= r["ci95"][1]
+
+
+def test_the_table_and_figure_are_written(headline):
+    out, summary, _ = headline
+    with open(out / "headline.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["row"] for r in rows] == list(ROWS)
+    assert "| reg-nas |" in (out / "headline.md").read_text()
+    assert (out / "headline.png").stat().st_size > 5000
+    assert json.loads((out / "headline.json").read_text())["rows"] == json.loads(json.dumps(summary["rows"]))
+
+
+def test_a_second_run_reuses_every_step(headline, shared_data):
+    out, summary, settings = headline
+    again = run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False)
+    assert again["rows"] == summary["rows"]
