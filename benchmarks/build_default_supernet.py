@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from regnas.io import atomic_write_json
-from regnas.supernet import read_checkpoint, save_checkpoint, supernet_from_checkpoint
+from regnas.supernet import TrainConfig, read_checkpoint, save_checkpoint, supernet_from_checkpoint
 
 RESOURCES = Path(__file__).resolve().parents[1] / "regnas" / "resources"
 
@@ -30,7 +30,7 @@ def main() -> None:
     supernet = supernet_from_checkpoint(saved)
     settings = supernet.settings
     name = f"{supernet.space_name}-C{settings['C']}N{settings['N']}-cifar10.pt"
-    save_checkpoint(RESOURCES / name, supernet, train_config=saved["train_config"], data=saved["data"],
+    save_checkpoint(RESOURCES / name, supernet, train_config=TrainConfig(**saved["train_config"]), data=saved["data"],
                     epoch=saved["epoch"], log=saved["log"], torch_version=saved["torch_version"],
                     torch_threads=saved["torch_threads"])
     entry = {"file": name, "space": supernet.space_name, "settings": settings, "checksum": supernet.checksum(),
