@@ -89,3 +89,27 @@ def test_a_second_run_reuses_every_step(headline, shared_data):
     out, summary, settings = headline
     again = run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False)
     assert again["rows"] == summary["rows"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--seeds", "0,x"], "--seeds '0,x' is not a comma-separated list of integers"),
+    (["--seeds", "1,1"], "--seeds '1,1' must be distinct non-negative integers"),
+    (["--threads", "0"], "--threads must be at least 1, got 0"),
+    (["--data-path", "/no/such.npz"], "data path '/no/such.npz' does not exist"),
+])
+def test_bad_bench_input_is_one_line_with_exit_code_2(argv, message, capsys, tmp_path):
+    import torch
+
+    from regnas.cli.bench import main
+
+    threads = torch.get_num_threads()
+    base = {"--data-path": "/work/shared/data/cifar10/cifar10-jpeg.npz", "--out": str(tmp_path / "b")}
+    for flag, value in zip(argv[::2], argv[1::2]):
+        base[flag] = value
+    try:
+        code = main(["headline", *[x for pair in base.items() for x in pair], "--quick", "--quiet"])
+    finally:
+        torch.set_num_threads(threads)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "b").exists()
