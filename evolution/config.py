@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regnas.checks import NON_NEGATIVE, PROBABILITY, SEED, Range, check_fields
 from regnas.errors import ConfigError
 
 DEFAULT_OBJECTIVES = ("error", "nf")
@@ -15,6 +16,26 @@ DEFAULT_OBJECTIVES = ("error", "nf")
 # nor the largest (39 ms); 10 ms on the Titan RTX admits the best network (9.5 ms) but not the largest.
 DEFAULT_PLATFORMS = ("pixel3", "titan_rtx_1")
 DEFAULT_BUDGETS = {"pixel3": "10ms", "titan_rtx_1": "10ms"}
+MAX_POPULATION = 10_000  # larger populations make one generation take days; a typo rather than a plan
+MAX_GENERATIONS = 100_000
+MAX_MEMBERS = 100
+# Allowed values of the numeric fields (types come from the annotations); in a dict or list, of each value.
+RANGES: dict[str, Range] = {
+    "seed": SEED,
+    "members": Range(1, MAX_MEMBERS),
+    "population": Range(1, MAX_POPULATION),
+    "generations": Range(1, MAX_GENERATIONS),
+    "crossover_prob": PROBABILITY,
+    "mutation_prob_var": PROBABILITY,
+    "reward_lambda": NON_NEGATIVE,
+    "supernet_settings": Range(1),
+    "train_epochs": Range(1),
+    "train_batch_size": Range(1),
+    "calibration_size": Range(1),
+    "validation_size": Range(1),
+    "test_size": Range(1),
+    "eval_batch_size": Range(1),
+}
 
 
 @dataclass
@@ -53,6 +74,7 @@ class SearchConfig:
     eval_batch_size: int = 500
 
     def __post_init__(self) -> None:
+        check_fields(self, RANGES)
         if self.platforms is None and self.budgets is None and self.members in (None, 2):
             self.platforms, self.budgets = list(DEFAULT_PLATFORMS), dict(DEFAULT_BUDGETS)
         self.platforms = [] if self.platforms is None else self.platforms
@@ -60,11 +82,6 @@ class SearchConfig:
         if self.platforms and self.members not in (None, len(self.platforms)):
             raise ConfigError(f"--members {self.members} does not match {len(self.platforms)} platforms {self.platforms}")
         self.members = len(self.platforms) if self.platforms else (2 if self.members is None else self.members)
-        if self.members < 1:
-            raise ConfigError(f"a family needs at least 1 member, got --members {self.members}")
-        for name in ("population", "generations", "train_epochs", "train_batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.flip_reduce not in ("sum", "max"):
             raise ConfigError(f"unknown flip reduction {self.flip_reduce!r}; allowed: sum, max")
         if len(set(self.platforms)) != len(self.platforms):
@@ -86,24 +103,42 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SearchConfig:
+        if not isinstance(values, dict):
+            raise ConfigError(f"settings must be a mapping of names to values, got {type(values).__name__}")
         allowed = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - allowed)
+        unknown = sorted((set(values) - allowed), key=str)
         if unknown:
             raise ConfigError(f"unknown config key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
         return cls(**values)
 
     @classmethod
     def load(cls, path: str | Path) -> SearchConfig:
+        """Read a YAML (``.yaml``, ``.yml``) or JSON file holding a mapping of settings."""
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
-        text = path.read_text()
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise ConfigError(f"config file {str(path)!r} {what}")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {str(path)!r} is not text (YAML or JSON)") from None
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            values = yaml.safe_load(text) or {}
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                mark = getattr(error, "problem_mark", None)
+                where = f" at line {mark.line + 1}" if mark is not None else ""
+                raise ConfigError(f"config file {str(path)!r} is not valid YAML{where}: "
+                                  f"{getattr(error, 'problem', None) or type(error).__name__}") from None
         else:
-            values = json.loads(text)
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise ConfigError(f"config file {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+        if values is None:
+            values = {}
         if not isinstance(values, dict):
-            raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings")
+            raise ConfigError(f"config file {str(path)!r} must hold a mapping of settings, not a {type(values).__name__}")
         return cls.from_dict(values)

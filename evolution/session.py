@@ -15,6 +15,7 @@ from evolution.problem import FamilyProblem
 from regnas.data import ImageData, load_data
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import Evaluator
+from regnas.io import check_readable_file
 from regnas.family import EvaluationContext
 from regnas.model_stats import ModelStats
 from regnas.objectives import Objective, get_objective
@@ -101,6 +102,8 @@ def check_config(config: SearchConfig) -> None:
     from regnas.errors import UnknownNameError
 
     space = get_space(config.space)
+    if config.supernet:
+        check_readable_file(config.supernet, "supernet checkpoint")
     objectives = [get_objective(spec) for spec in config.objective_specs]
     ALGORITHMS.get(config.algorithm)
     if config.crossover not in CROSSOVERS:

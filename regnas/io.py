@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash or Ctrl-C leaves the old file or the new one, never half of one."""
+"""Atomic file writes (a crash or Ctrl-C leaves the old file or the new one, never half of one), and
+checks that a user's output path can be written before anything slow runs."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from regnas.errors import ConfigError
 
 
 def _current_umask() -> int:
@@ -33,6 +36,46 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def check_writable(path: str | Path, *, folder: bool, what: str = "--out") -> Path:
+    """Raise ConfigError unless ``path`` can be created or overwritten as a file (``folder=False``) or used
+    as a folder: it is not the other kind, lies under a folder (not under a file), and that folder takes a new
+    file (not read-only, not forbidden). Nothing is left behind: missing folders are not created yet."""
+    path = Path(path)
+    shown = str(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise ConfigError(f"{what} {shown!r} is an existing file, not a folder")
+        if not folder and path.is_dir():
+            raise ConfigError(f"{what} {shown!r} is a folder; give a file path")
+    ancestor = path.absolute() if folder and path.is_dir() else path.absolute().parent
+    while not ancestor.exists() and not ancestor.is_symlink() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{what} {shown!r} cannot be created: {str(ancestor)!r} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".regnas-write-check.", dir=ancestor)
+    except OSError as error:
+        raise ConfigError(f"{what} {shown!r} cannot be written: {error.strerror} ({str(ancestor)!r})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def check_readable_file(path: str | Path, what: str) -> Path:
+    """Raise ConfigError unless ``path`` is an existing regular file (not a folder) that can be opened."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{what} {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(path)!r} is {'a folder' if path.is_dir() else 'not a regular file'}, not a file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"{what} {str(path)!r} cannot be read: {error.strerror}") from None
     return path
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas.data import ImageData
 from regnas.errors import CheckpointError, ConfigError
 from regnas.io import atomic_write
@@ -73,6 +74,18 @@ def uniform(space: SearchSpace, rng: np.random.Generator) -> list[Arch]:
 SAMPLING_RULES: dict[str, SamplingRule] = {"sandwich": sandwich, "uniform": uniform}
 
 
+# Allowed values of TrainConfig's numbers (their types come from the annotations).
+TRAIN_RANGES: dict[str, Range] = {
+    "epochs": Range(1, 100_000),
+    "batch_size": Range(1, 1_000_000),
+    "learning_rate": POSITIVE,
+    "momentum": Range(0, 1, open_high=True),
+    "weight_decay": NON_NEGATIVE,
+    "label_smoothing": Range(0, 1, open_high=True),
+    "seed": SEED,
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run; part of the checkpoint."""
@@ -87,10 +100,9 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self, TRAIN_RANGES)
         if self.sampling not in SAMPLING_RULES:
             raise ConfigError(f"unknown sampling rule {self.sampling!r}; allowed: {', '.join(SAMPLING_RULES)}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError(f"epochs ({self.epochs}) and batch size ({self.batch_size}) must be positive")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from regnas.errors import InvalidArchError
+from regnas.errors import ConfigError, InvalidArchError
 
 Arch = tuple  # one value per gene, in the order of SearchSpace.genes; hashable
 
@@ -42,6 +42,7 @@ class SearchSpace(ABC):
     name: str
     genes: tuple[Gene, ...]
     supernet_defaults: Mapping[str, Any]  # settings of the reference supernet (e.g. NAS-Bench-201's C=16, N=5)
+    image_multiple: int = 1  # the networks take square images whose side is a positive multiple of this
 
     # ---- genes -------------------------------------------------------------------------------
     @property
@@ -137,6 +138,12 @@ class SearchSpace(ABC):
     def supernet(self, *, init_seed: int = 0, **settings: Any):
         """Build this space's weight-sharing supernet (a ``search_spaces.supernet.Supernet``), its initial
         weights drawn from ``torch.Generator().manual_seed(init_seed)``."""
+
+    def check_image_size(self, size: int) -> None:
+        """Raise ConfigError unless this space's networks take square images ``size`` pixels wide."""
+        if size < self.image_multiple or size % self.image_multiple:
+            allowed = "a positive number" if self.image_multiple == 1 else f"a positive multiple of {self.image_multiple}"
+            raise ConfigError(f"image size {size} does not fit {self.name} networks; allowed: {allowed} of pixels")
 
     @abstractmethod
     def layers(self, arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> list[str]:

@@ -30,7 +30,7 @@ def run_main(entry, argv, capsys) -> tuple[int, str, str]:
     (["--dataset", "cifar10"], "dataset 'cifar10' needs --data-path"),
     (["--dataset", "cifar10", "--data-path", "/no/such/dir"], "data path '/no/such/dir' does not exist"),
     (["--supernet", "/no/such.pt"], "supernet checkpoint '/no/such.pt' does not exist"),
-    (["--generations", "0"], "generations must be at least 1, got 0"),
+    (["--generations", "0"], "generations must be between 1 and 100,000, got 0"),
     (["--budget", "m1=12ms"], "budget m1=12ms is a latency, but member m1 has no platform"),
     (["--platforms", "pixel3,titan_rtx_1", "--budget", "m1=12ms"], "budget for 'm1', which is not a member; members: pixel3"),
     (["--platforms", "a,b", "--budget", "a=fast"], "budget of a 'fast' is not a positive number with a unit"),
@@ -46,7 +46,7 @@ def run_main(entry, argv, capsys) -> tuple[int, str, str]:
     (["--members", "3"], "member m1 has no cost limit"),
     (["--members", "2", "--budget", "m1=1Mparams", "--budget", "m2=1Mflops"], "are of different kinds and cannot be ordered"),
     (["--population", "many"], "argument --population: invalid int value: 'many'"),
-    (["--resume", "/no/run"], "'/no/run' holds no search checkpoint"),
+    (["--resume", "/no/run"], "--out cannot be given with --resume"),
     (["--flip-reduce", "mean"], "unknown flip reduction 'mean'; allowed: sum, max"),
     (["--algorithm", "ga"], "algorithm 'ga' optimises one objective, got 3 columns"),
 ])

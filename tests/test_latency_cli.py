@@ -34,9 +34,9 @@ def test_profile_tiny_network_with_validation(tmp_path, capsys):
     (lut, ["fit", "--measured", "M", "--column", "pixel3", "--out", "x.json"], "the following arguments are required: --train"),
     (lut, ["fit", "--space", "nope", "--measured", "M", "--column", "c", "--train", "10", "--out", "x"], "unknown search space 'nope'"),
     (lut, ["frobnicate"], "invalid choice: 'frobnicate'"),
-    (profile, ["--out", "x.json", "--repeats", "0"], "repeats must be an integer >= 1, got 0"),
-    (profile, ["--out", "x.json", "--C", "0"], "--C must be >= 1, got 0"),
-    (profile, ["--out", "x.json", "--threads", "two"], "argument --threads: invalid int value: 'two'"),
+    (profile, ["--out", "x.json", "--repeats", "0"], "argument --repeats: 0 is out of range; allowed: >= 1"),
+    (profile, ["--out", "x.json", "--C", "0"], "argument --C: 0 is out of range; allowed: >= 1"),
+    (profile, ["--out", "x.json", "--threads", "two"], "argument --threads: 'two' is not an integer"),
 ])
 def test_bad_input_exits_2_with_one_line(main, argv, message, capsys):
     assert exit_code(main, argv) == 2

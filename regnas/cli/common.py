@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -10,10 +11,16 @@ from regnas.errors import RegnasError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+# OS errors about a path the user gave (permissions, the wrong kind of file, a read-only or full disk) are
+# bad input, not bugs; any other OSError keeps its traceback.
+USER_PATH_ERRNOS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EROFS,
+                              errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.ELOOP, errno.EEXIST,
+                              errno.ENOTEMPTY})
 
 
 def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | None]], Callable[[Sequence[str] | None], int]]:
-    """Wrap ``main(argv)``: a RegnasError becomes ``prog: error: message`` on stderr and exit code 2."""
+    """Wrap ``main(argv)``: a RegnasError, or an OSError about a named path (see ``USER_PATH_ERRNOS``), becomes
+    ``prog: error: message`` on stderr and exit code 2; this is the one place that turns errors into lines."""
 
     def wrap(main: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
         @functools.wraps(main)
@@ -22,6 +29,11 @@ def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | N
                 return int(main(argv) or 0)
             except RegnasError as error:
                 print(f"{prog}: error: {error}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            except OSError as error:
+                if error.errno not in USER_PATH_ERRNOS or error.filename is None:
+                    raise
+                print(f"{prog}: error: {path_error(error)}", file=sys.stderr)
                 return EXIT_BAD_INPUT
             except SystemExit as exit_:  # argparse: --help, usage errors; main(argv) returns codes, never exits
                 return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
@@ -32,6 +44,12 @@ def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | N
         return run
 
     return wrap
+
+
+def path_error(error: OSError) -> str:
+    """``'out/x.json': Read-only file system`` from an OSError that names its path(s)."""
+    paths = " -> ".join(repr(str(p)) for p in (error.filename, error.filename2) if p is not None)
+    return f"{paths}: {error.strerror or type(error).__name__}"
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -1,6 +1,7 @@
 """regnas-evolve: search a nested, regression-aware family of architectures and write a run folder."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -9,8 +10,14 @@ from pathlib import Path
 
 from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
+from regnas.checks import Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.errors import ConfigError
+from regnas.io import check_writable
+
+MAX_WORKERS = 1024
+RESUME_FLAGS = ("resume", "generations", "quiet", "workers")  # everything else is the run's own, fixed
+QUICK_SUPERNET_FLAGS = {"C": "--C", "N": "--N", "train_epochs": "--train-epochs"}
 
 EPILOG = """examples:
   regnas-evolve --space nasbench201
@@ -55,7 +62,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
     p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
     p.add_argument("--validation-size", type=int, help="held-out images used for fitness")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+    p.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)), default=min(2, os.cpu_count() or 1),
                    help="processes evaluating sub-networks (default: 2, or 1 on a 1-core machine); "
                         "the result does not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -64,6 +71,12 @@ def parser() -> ArgumentParser:
 
 def config_from_args(args) -> SearchConfig:
     values = SearchConfig.load(args.config).to_dict() if args.config else {}
+    if args.supernet or (args.config and values.get("supernet")):
+        given = [flag for dest, flag in QUICK_SUPERNET_FLAGS.items() if getattr(args, dest) is not None]
+        if given:
+            source = f"--supernet {args.supernet}" if args.supernet else f"supernet {values['supernet']!r} of --config"
+            raise ConfigError(f"{', '.join(given)} set the quick supernet trained when no checkpoint is given; "
+                              f"{source} brings its own: drop {', '.join(given)}")
     simple = {"space": args.space, "dataset": args.dataset, "data_path": args.data_path, "seed": args.seed,
               "members": args.members, "nested": args.nested, "algorithm": args.algorithm, "population": args.population,
               "generations": args.generations, "crossover": args.crossover, "flip_reduce": args.flip_reduce,
@@ -97,22 +110,32 @@ def parse_budget(text: str) -> tuple[str, str]:
     return target.strip(), limit.strip()
 
 
+def check_resume_flags(p: ArgumentParser, args) -> None:
+    """A resumed run keeps the settings it started with: any flag but --generations, --quiet, --workers is refused."""
+    given = [action.option_strings[0] for action in p._actions
+             if action.dest not in (*RESUME_FLAGS, "help") and getattr(args, action.dest) != action.default]
+    if given:
+        raise ConfigError(f"{', '.join(given)} cannot be given with --resume: a resumed run keeps the settings it "
+                          f"started with; only --generations, --quiet and --workers may be given")
+
+
 @entry_point("regnas-evolve")
 def main(argv: Sequence[str] | None = None) -> int:
     from evolution.search import load_config, search
 
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     start = time.perf_counter()
     if args.resume:
+        check_resume_flags(p, args)
         config = load_config(args.resume)
         if args.generations is not None:
-            config.generations = args.generations
+            config = dataclasses.replace(config, generations=args.generations)  # checked like any config
         run_dir = Path(args.resume)
     else:
         config = config_from_args(args)
         run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    check_writable(run_dir, folder=True, what="--resume" if args.resume else "--out")
     result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet, workers=args.workers)
     print(result.summary())
     print(f"wrote {run_dir}/ (result.json, report.html, pareto.csv, pareto.png, history.jsonl, config.json) "

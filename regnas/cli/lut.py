@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
+
+POSITIVE_INT = Range(1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,13 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
     fit.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
     fit.add_argument("--train", type=int, required=True, help="number of rows to fit on (drawn at random)")
-    fit.add_argument("--seed", type=int, default=0, help="seed of the row draw and cross-validation folds (default: 0)")
+    fit.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of the row draw and cross-validation folds (default: 0)")
     fit.add_argument("--out", required=True, help="where to write the table (written atomically)")
     fit.add_argument("--schemes", default=None, help="comma-separated key schemes to choose from (default: the space's fitted schemes)")
-    fit.add_argument("--C", type=int, default=None, help="initial channels of the measured network (default: the space's, 16)")
-    fit.add_argument("--N", type=int, default=None, help="cells per stage of the measured network (default: the space's, 5)")
-    fit.add_argument("--image-size", type=int, default=32, help="input height and width of the measurements (default: 32)")
-    fit.add_argument("--batch", type=int, default=1, help="batch size of the measurements (default: 1)")
+    fit.add_argument("--C", type=arg_type(int, POSITIVE_INT), default=None, help="initial channels of the measured network (default: the space's, 16)")
+    fit.add_argument("--N", type=arg_type(int, POSITIVE_INT), default=None, help="cells per stage of the measured network (default: the space's, 5)")
+    fit.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width of the measurements (default: 32)")
+    fit.add_argument("--batch", type=arg_type(int, POSITIVE_INT), default=1, help="batch size of the measurements (default: 1)")
     fit.add_argument("--device", default=None, help="device name recorded in the table (default: the column without latency_ms_)")
     check = commands.add_parser("validate", help="MAPE and Kendall tau of a table against every measured row")
     check.add_argument("--table", required=True, help="latency table (JSON) or platform name")
@@ -34,12 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fit(args: argparse.Namespace) -> int:
     from regnas.errors import ConfigError
+    from regnas.io import check_writable
     from regnas.latency.fit import fit_table
     from regnas.latency.measurements import read_measurements
     from regnas.latency.validate import validate
     from search_spaces.registry import get_space
 
     space = get_space(args.space)
+    space.check_image_size(args.image_size)
+    check_writable(args.out, folder=False)
+    if args.schemes:
+        from regnas.latency.schemes import get_key_scheme
+
+        for scheme in args.schemes.split(","):
+            get_key_scheme(space, scheme.strip())
     measured = read_measurements(args.measured, args.column)
     if not 10 <= args.train <= len(measured) - 2:
         raise ConfigError(f"--train must be between 10 and {len(measured) - 2} (the file has {len(measured)} rows), got {args.train}")
@@ -56,7 +67,7 @@ def _fit(args: argparse.Namespace) -> int:
         settings=settings,
         input_shape=input_shape,
         batch=args.batch,
-        schemes=args.schemes.split(",") if args.schemes else None,
+        schemes=[scheme.strip() for scheme in args.schemes.split(",")] if args.schemes else None,
         meta={"device": args.device} if args.device else None,
     )
     table = result.table

@@ -7,39 +7,41 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
+
+POSITIVE_INT = Range(1)
+MAX_THREADS = 1024
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="regnas-profile", description="Profile a search space's ops on this machine into a latency table (JSON).")
     parser.add_argument("--space", default="nasbench201", help="search space (default: nasbench201)")
     parser.add_argument("--out", required=True, help="where to write the table (written atomically)")
-    parser.add_argument("--C", type=int, default=None, help="initial channels of the network priced (default: the space's, 16)")
-    parser.add_argument("--N", type=int, default=None, help="cells per stage of the network priced (default: the space's, 5)")
-    parser.add_argument("--batch", type=int, default=1, help="batch size (default: 1)")
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default: 1)")
-    parser.add_argument("--image-size", type=int, default=32, help="input height and width (default: 32)")
-    parser.add_argument("--repeats", type=int, default=100, help="timed samples per op; the median is kept (default: 100)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed calls before timing (default: 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights, inputs and validation architectures (default: 0)")
+    parser.add_argument("--C", type=arg_type(int, POSITIVE_INT), default=None, help="initial channels of the network priced (default: the space's, 16)")
+    parser.add_argument("--N", type=arg_type(int, POSITIVE_INT), default=None, help="cells per stage of the network priced (default: the space's, 5)")
+    parser.add_argument("--batch", type=arg_type(int, POSITIVE_INT), default=1, help="batch size (default: 1)")
+    parser.add_argument("--threads", type=arg_type(int, Range(1, MAX_THREADS)), default=1, help="PyTorch threads (default: 1)")
+    parser.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width (default: 32)")
+    parser.add_argument("--repeats", type=arg_type(int, POSITIVE_INT), default=100, help="timed samples per op; the median is kept (default: 100)")
+    parser.add_argument("--warmup", type=arg_type(int, Range(0)), default=10, help="untimed calls before timing (default: 10)")
+    parser.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of weights, inputs and validation architectures (default: 0)")
     parser.add_argument("--device", default=None, help="device name recorded in the table (default: this host's name)")
-    parser.add_argument("--validate", type=int, default=0, metavar="K", help="also time K random whole networks and report MAPE and Kendall tau")
+    parser.add_argument("--validate", type=arg_type(int, Range(0)), default=0, metavar="K", help="also time K random whole networks and report MAPE and Kendall tau")
     return parser
 
 
 @entry_point("regnas-profile")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from regnas.errors import ConfigError
+    from regnas.io import check_writable
     from regnas.latency.profile import check_table_settings, measure_networks, profile_table
     from regnas.latency.validate import compare
     from search_spaces.registry import get_space
 
     space = get_space(args.space)
-    for name in ("C", "N", "image_size", "validate"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name == "validate" else 1):
-            raise ConfigError(f"--{name.replace('_', '-')} must be {'>= 0' if name == 'validate' else '>= 1'}, got {value}")
+    space.check_image_size(args.image_size)
+    check_writable(args.out, folder=False)
     settings = {k: v for k, v in (("C", args.C), ("N", args.N)) if v is not None} or {k: space.supernet_defaults[k] for k in ("C", "N") if k in space.supernet_defaults}
     in_channels = int(space.supernet_defaults.get("in_channels", 3))
     input_shape = (in_channels, args.image_size, args.image_size)

@@ -40,10 +40,13 @@ def read_measurements(path: str | os.PathLike[str], column: str) -> Measurements
     """Read one latency column; ``column`` may be given with or without the ``latency_ms_`` prefix."""
     path = Path(path)
     try:
-        handle = path.open(newline="")
-    except FileNotFoundError:
-        raise DataError(f"measurements file {str(path)!r} does not exist") from None
-    with handle:
+        return _read_column(path, column)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"measurements file {str(path)!r} is not a CSV text file ({type(error).__name__})") from None
+
+
+def _read_column(path: Path, column: str) -> Measurements:
+    with _open_csv(path) as handle:
         reader = csv.DictReader(handle)
         fields = reader.fieldnames or []
         available = [f for f in fields if f.startswith(LATENCY_PREFIX)]
@@ -60,6 +63,8 @@ def read_measurements(path: str | os.PathLike[str], column: str) -> Measurements
                 raise DataError(f"{path.name} line {line}: {name} value {row[name]!r} is not a number") from None
             if not math.isfinite(value) or value <= 0:
                 raise DataError(f"{path.name} line {line}: {name} value {value!r} is not a positive number of ms")
+            if not isinstance(row[ARCH_COLUMN], str):
+                raise DataError(f"{path.name} line {line}: no {ARCH_COLUMN} value")
             archs.append(row[ARCH_COLUMN])
             values.append(value)
     if len(archs) < 2:
@@ -70,11 +75,20 @@ def read_measurements(path: str | os.PathLike[str], column: str) -> Measurements
 def latency_columns(path: str | os.PathLike[str]) -> list[str]:
     """The ``latency_ms_*`` columns of a measurements file."""
     try:
-        with Path(path).open(newline="") as handle:
+        with _open_csv(Path(path)) as handle:
             fields = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"measurements file {str(path)!r} is not a CSV text file ({type(error).__name__})") from None
+    return [f for f in fields if f.startswith(LATENCY_PREFIX)]
+
+
+def _open_csv(path: Path):
+    if path.is_dir():
+        raise DataError(f"measurements file {str(path)!r} is a folder, not a CSV file")
+    try:
+        return path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"measurements file {str(path)!r} does not exist") from None
-    return [f for f in fields if f.startswith(LATENCY_PREFIX)]
 
 
 def resolution_of(values: np.ndarray) -> float:

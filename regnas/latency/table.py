@@ -9,12 +9,25 @@ from typing import Any
 
 import numpy as np
 
-from regnas.errors import RegnasError
+from regnas.checks import NON_NEGATIVE, POSITIVE, Range, check_value
+from regnas.errors import ConfigError, RegnasError
 from regnas.io import atomic_write_text
 from search_spaces.base import Arch, SearchSpace
 
 FORMAT_VERSION = 1
 REQUIRED_META = ("space", "device", "unit", "batch", "input_shape", "settings", "key_scheme")
+# What each meta field must hold (type, allowed numbers); checked on load, before any prediction.
+META_TYPES: dict[str, tuple[Any, Range | None]] = {
+    "space": (str, None),
+    "device": (str, None),
+    "unit": (str, None),
+    "batch": (int, Range(1)),
+    "input_shape": (list[int], Range(1)),
+    "settings": (dict[str, int | float | str], None),
+    "key_scheme": (str, None),
+    "resolution_ms": (float, POSITIVE),
+    "floor_ms": (float, NON_NEGATIVE),
+}
 
 
 class LatencyTableError(RegnasError, ValueError):
@@ -33,14 +46,28 @@ class LatencyTable:
     """
 
     def __init__(self, meta: Mapping[str, Any], entries: Mapping[str, float], source: str | None = None):
+        name = repr(source) if source else "latency table"
+        if not isinstance(meta, Mapping):
+            raise LatencyTableError(f"{name}: meta must be a mapping, got {type(meta).__name__}")
         missing = [k for k in REQUIRED_META if k not in meta]
         if missing:
             raise LatencyTableError(f"latency table {source or ''} lacks meta field(s) {', '.join(missing)}; required: {', '.join(REQUIRED_META)}")
-        if meta["unit"] != "ms":
-            raise LatencyTableError(f"latency table unit {meta['unit']!r} is not supported; allowed: ms")
         self.meta = dict(meta)
         self.meta.setdefault("resolution_ms", 1e-6)
         self.meta.setdefault("floor_ms", 0.0)
+        try:
+            for field, (hint, allowed) in META_TYPES.items():
+                check_value(f"meta.{field}", self.meta[field], hint, allowed)
+            if len(self.meta["input_shape"]) != 3:
+                raise ConfigError(f"meta.input_shape must be [channels, height, width], got {self.meta['input_shape']}")
+            if not isinstance(entries, Mapping) or not entries:
+                raise ConfigError("entries must be a non-empty mapping of keys to ms")
+            for key, value in entries.items():
+                check_value(f"entry {key!r}", value, float)  # fitted adjustments may be negative
+        except ConfigError as error:
+            raise LatencyTableError(f"{name}: {error}") from None
+        if meta["unit"] != "ms":
+            raise LatencyTableError(f"latency table unit {meta['unit']!r} is not supported; allowed: ms")
         self.entries = {str(k): float(v) for k, v in entries.items()}
         self.source = source
         self._compiled: dict[tuple[str, ...], np.ndarray] = {}
@@ -150,7 +177,9 @@ class LatencyTable:
         """Read a table; with ``space``, refuse one that prices another space."""
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise LatencyTableError(f"latency table {str(path)!r} is not a JSON text file") from None
         except FileNotFoundError:
             raise LatencyTableError(f"latency table {str(path)!r} does not exist") from None
         except OSError as error:

@@ -54,6 +54,7 @@ class NASBench201Space(SearchSpace):
     name = "nasbench201"
     genes = tuple(Gene(f"edge_{dst}<-{src}", OPS) for dst, src in EDGES)
     supernet_defaults: Mapping[str, Any] = {"C": 16, "N": 5, "num_classes": 10, "in_channels": 3}
+    image_multiple = 4  # two residual reductions, each halving the side: a strided conv and a 2x2 pool must agree
 
     def to_str(self, arch: Arch) -> str:
         self.validate(arch)
