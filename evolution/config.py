@@ -75,6 +75,8 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, RANGES)
+        if self.objectives is not None and not self.objectives:
+            raise ConfigError("objectives is an empty list; name at least one objective, or leave it out for the default")
         if self.platforms is None and self.budgets is None and self.members in (None, 2):
             self.platforms, self.budgets = list(DEFAULT_PLATFORMS), dict(DEFAULT_BUDGETS)
         self.platforms = [] if self.platforms is None else self.platforms

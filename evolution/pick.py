@@ -1,6 +1,7 @@
 """Rules that pick one family from the front: pymoo pseudo-weights, the paper's scalar reward, or one column."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -46,6 +47,9 @@ def _weights(text: str, n: int) -> np.ndarray:
 
 def _float(text: str, what: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ConfigError(f"{what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{what} {text!r} is not a finite number")
+    return value

@@ -125,6 +125,7 @@ def build_session(config: SearchConfig, predictions_dir: Path | None, *, progres
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
+    space.check_image_size(data.image_size)
     objectives = [get_objective(spec) for spec in config.objective_specs]
     supernet, supernet_path = obtain_supernet(config, space, data, progress=progress)
     evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=predictions_dir,

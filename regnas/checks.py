@@ -68,6 +68,8 @@ def describe(hint: Any) -> str:
 
 
 def _plural(hint: Any) -> str:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_plural(a) for a in typing.get_args(hint))
     return {bool: "booleans", int: "integers", float: "numbers", str: "strings"}.get(hint, describe(hint))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,6 +22,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 FASHION_CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 DEFAULT_RESOURCE = "cifar10_subset.npz"
+# What reading a damaged npz, gzip or JPEG file raises (truncated, not a zip, bad compressed stream, bad header).
+UNREADABLE = (OSError, ValueError, EOFError, KeyError, IndexError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def load_data(
         classes = FASHION_CLASSES
     else:
         (x_train, y_train, x_held, y_held), source = _read_plain_npz(_existing(path)), str(path)
-        classes = tuple(str(c) for c in range(int(max(y_train.max(), y_held.max())) + 1))
+        classes = None  # numbered 0..K-1 by the labels, once split_data has checked them
     return split_data(
         name, x_train, y_train, x_held, y_held, classes, source=source, seed=seed,
         calibration_size=calibration_size, validation_size=validation_size, test_size=test_size,
@@ -162,7 +166,7 @@ def split_data(
     y_train: np.ndarray,
     x_held: np.ndarray,
     y_held: np.ndarray,
-    class_names: tuple[str, ...],
+    class_names: tuple[str, ...] | None,
     *,
     source: str,
     seed: int,
@@ -170,7 +174,12 @@ def split_data(
     validation_size: int | None,
     test_size: int | None,
 ) -> ImageData:
-    """Stratified, seeded, disjoint splits of NCHW uint8 arrays."""
+    """Stratified, seeded, disjoint splits of NCHW uint8 arrays (checked first by ``check_arrays``).
+    ``class_names=None`` names the classes 0..K-1 after the largest label."""
+    if class_names is None:
+        check_arrays(name, x_train, y_train, x_held, y_held, None)
+        class_names = tuple(str(c) for c in range(max(int(y_train.max()), int(y_held.max())) + 1))
+    check_arrays(name, x_train, y_train, x_held, y_held, len(class_names))
     rng = np.random.default_rng(seed)
     if not 0 < calibration_size < len(y_train):
         raise DataError(f"calibration size {calibration_size} must be between 1 and {len(y_train) - 1} (training images)")
@@ -193,6 +202,40 @@ def split_data(
         name=name, train=train_split, calibration=train.subset(calib_index), validation=held.subset(val_index),
         test=held.subset(test_index), class_names=class_names, mean=mean, std=std, seed=seed, source=source,
     )
+
+
+def check_arrays(name: str, x_train: np.ndarray, y_train: np.ndarray, x_held: np.ndarray, y_held: np.ndarray,
+                 num_classes: int | None) -> None:
+    """Raise DataError unless the arrays form an image classification set every reader can hand on: uint8
+    square images (N, C, H, W) of one shape in both parts, as many integer labels as images, each label in
+    0..num_classes-1 (with None: 0..the largest label, every number in between used)."""
+    parts = {"training": (x_train, y_train), "test": (x_held, y_held)}
+    for part, (x, y) in parts.items():
+        if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 4:
+            raise DataError(f"{name}: {part} images must be a uint8 array (N, C, H, W), got "
+                            f"{getattr(x, 'dtype', type(x).__name__)} of shape {getattr(x, 'shape', '?')}")
+        if not isinstance(y, np.ndarray) or y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer)):
+            raise DataError(f"{name}: {part} labels must be a 1-D integer array, got "
+                            f"{getattr(y, 'dtype', type(y).__name__)} of shape {getattr(y, 'shape', '?')}")
+        if len(x) != len(y):
+            raise DataError(f"{name}: {part} part has {len(x)} images but {len(y)} labels; each image needs one label")
+        if len(y) < 2:
+            raise DataError(f"{name}: {part} part has {len(y)} images; at least 2 are needed")
+        if x.shape[2] != x.shape[3] or min(x.shape[1:]) < 1:
+            raise DataError(f"{name}: {part} images must be square with at least one channel, got (C, H, W) = {x.shape[1:]}")
+    if x_train.shape[1:] != x_held.shape[1:]:
+        raise DataError(f"{name}: training images are {x_train.shape[1:]} (C, H, W) but test images {x_held.shape[1:]}; "
+                        "both parts need one shape")
+    top = max(int(y_train.max()), int(y_held.max())) if num_classes is None else num_classes - 1
+    for part, (_, y) in parts.items():
+        if y.min() < 0 or y.max() > top:
+            bad = int(y.min()) if y.min() < 0 else int(y.max())
+            raise DataError(f"{name}: {part} label {bad} is out of range; allowed: 0..{top} ({top + 1} classes)")
+    if num_classes is None:  # classes numbered by the labels: a gap means a label that is not a class number
+        missing = np.setdiff1d(np.arange(top + 1), np.concatenate([y_train, y_held]))
+        if len(missing):
+            raise DataError(f"{name}: labels run up to {top} but no image has label {int(missing[0])} "
+                            f"({len(missing)} of 0..{top} unused); number the classes 0..K-1 without gaps")
 
 
 def stratified_split(labels: np.ndarray, first_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +270,21 @@ def decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.stack(images).transpose(0, 3, 1, 2).copy()
 
 
+def _unreadable(path: Path, what: str, error: Exception) -> DataError:
+    detail = error.strerror if isinstance(error, OSError) and error.strerror else (str(error).strip().splitlines() or [""])[0]
+    return DataError(f"cannot read {str(path)!r} as {what} ({type(error).__name__}{': ' + detail if detail else ''})")
+
+
 def _read_jpeg_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        return _read_jpeg_npz_unchecked(path)
+    except DataError:
+        raise
+    except UNREADABLE as error:
+        raise _unreadable(path, "a CIFAR-10 JPEG npz file", error) from None
+
+
+def _read_jpeg_npz_unchecked(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     with np.load(path) as npz:
         missing = {"train_bytes", "train_offsets", "y_train", "test_bytes", "test_offsets", "y_test"} - set(npz.files)
         if missing:
@@ -259,11 +316,14 @@ def _read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
-    dims = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+        dims = raw[3]
+        shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    except UNREADABLE as error:
+        raise _unreadable(path, "a gzipped IDX file", error) from None
 
 
 def _read_fashion_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -277,10 +337,15 @@ def _read_fashion_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _read_plain_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     try:
-        npz = np.load(path)
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read {str(path)!r} as an npz file: {error}") from None
-    with npz:
+        return _read_plain_npz_unchecked(path)
+    except DataError:
+        raise
+    except UNREADABLE as error:
+        raise _unreadable(path, "an npz file", error) from None
+
+
+def _read_plain_npz_unchecked(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with np.load(path) as npz:
         if {"train_bytes", "train_offsets"} <= set(npz.files):
             return _read_jpeg_npz(path)
         missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
@@ -296,4 +361,4 @@ def _read_plain_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         elif x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
             x = x.transpose(0, 3, 1, 2)
         images.append(np.ascontiguousarray(x))
-    return images[0], arrays[1].astype(np.int64), images[1], arrays[3].astype(np.int64)
+    return images[0], arrays[1], images[1], arrays[3]  # labels as stored: check_arrays refuses non-integers

@@ -1,10 +1,15 @@
 """Objectives by name: accuracy, error, nf, nfr, rel_nfr, nfi, params, flops, latency@PLATFORM, reward, user ones."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 from regnas.errors import ConfigError, UnknownNameError
 from regnas.family import FamilyView, MemberView
@@ -39,9 +44,19 @@ class Objective:
         return [f"{self.name}[{m}]" for m in member_names] if self.scope == "member" else [self.name]
 
     def values(self, family: FamilyView) -> list[float]:
+        """The objective's column values; a value that is not a finite number raises ConfigError naming it."""
         if self.scope == "member":
-            return [float(self.fn(member)) for member in family]
-        return [float(self.fn(family))]
+            return [self._number(self.fn(member), member.arch_str) for member in family]
+        return [self._number(self.fn(family), " > ".join(m.arch_str for m in family))]
+
+    def _number(self, value: object, of: str) -> float:
+        # a user's function may return anything: pymoo would sort a None, a string or a NaN silently wrong
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"objective {self.name!r} returned {_short(value)} ({type(value).__name__}) for {of}; "
+                              "an objective must return a number")
+        if not math.isfinite(value):
+            raise ConfigError(f"objective {self.name!r} returned {value} for {of}; an objective must return a finite number")
+        return float(value)
 
 
 # A name maps to an Objective, or (for parametrised names such as latency@pixel3) to a factory of one.
@@ -84,14 +99,37 @@ def get_objective(spec: str) -> Objective:
 def _import_objective(spec: str) -> Objective:
     module_name, _, attribute = spec.partition(":")
     try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # importing runs the user's module: any error in it is bad input, shown in one line
+        raise ConfigError(f"cannot load objective {spec!r}: importing {module_name!r} raised {type(error).__name__}: "
+                          f"{_short(error)}") from None
+    try:
+        target = getattr(module, attribute)
+    except AttributeError as error:
         raise ConfigError(f"cannot load objective {spec!r}: {error}") from None
     if isinstance(target, Objective):
-        return target
+        return dataclasses.replace(target, fn=_reported(spec, target.fn))
     if callable(target):
-        return Objective(spec, target, "min", "family", "", (target.__doc__ or "").strip())
+        return Objective(spec, _reported(spec, target), "min", "family", "", (target.__doc__ or "").strip())
     raise ConfigError(f"objective {spec!r} is a {type(target).__name__}, not an Objective or a function of a family")
+
+
+def _reported(spec: str, fn: Callable[..., float]) -> Callable[..., float]:
+    """``fn`` named on the command line, whose errors say which objective failed (the original stays chained)."""
+
+    @functools.wraps(fn)
+    def call(view):
+        try:
+            return fn(view)
+        except Exception as error:
+            raise ConfigError(f"objective {spec!r} raised {type(error).__name__}: {_short(error)}") from error
+
+    return call
+
+
+def _short(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---- built-ins ----------------------------------------------------------------------------------

@@ -87,8 +87,11 @@ def config_from_args(args) -> SearchConfig:
         values["platforms"] = [p.strip() for p in args.platforms.split(",")]
         if not all(values["platforms"]):
             raise ConfigError(f"--platforms {args.platforms!r} names an empty platform; give p1,p2,... small to large")
-    if args.objectives:
+    if args.objectives is not None:
         values["objectives"] = [o.strip() for o in args.objectives.split(",") if o.strip()]
+        if not values["objectives"]:
+            raise ConfigError(f"--objectives {args.objectives!r} names no objective; e.g. --objectives error,nf "
+                              "(see `regnas objectives`)")
     if args.budget:
         values["budgets"] = {}
         for target, limit in map(parse_budget, args.budget):

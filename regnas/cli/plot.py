@@ -33,14 +33,16 @@ def parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from regnas.errors import ConfigError
+    from regnas.io import check_writable
     from regnas.plot import compare, load_run, missing_figures, parse_formats, write_figures, write_report
+    from regnas.plot.output import FIGURES_FOLDER
     from regnas.plot.style import save_figure
 
     formats = parse_formats(args.format)
     if args.compare:
         labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
+        out = check_writable(args.out or ".", folder=True)
         figure = compare(args.runs, labels)
-        out = Path(args.out or ".")
         for file_format in formats:
             print(save_figure(figure, out / f"compare.{file_format}", file_format))
         return 0
@@ -49,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.labels:
         raise ConfigError("--labels labels the runs of --compare; add --compare or drop --labels")
     run = load_run(args.runs[0])
+    check_writable(args.out or Path(args.runs[0]) / FIGURES_FOLDER, folder=True)
+    if not args.no_report:
+        check_writable(args.runs[0], folder=True, what="run folder")
     for path in write_figures(run, args.out, formats):
         print(path)
     for name, reason in missing_figures(run).items():

@@ -179,7 +179,11 @@ def _read_json(path: Path) -> Any:
 
 def _read_history(path: Path) -> list[dict[str, Any]]:
     history = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RunFolderError(f"{str(path)!r} is not text; is it a regnas history?") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
