@@ -105,6 +105,7 @@ def check_config(config: SearchConfig) -> None:
     if config.supernet:
         check_readable_file(config.supernet, "supernet checkpoint")
     objectives = [get_objective(spec) for spec in config.objective_specs]
+    check_latency_objectives(config)
     ALGORITHMS.get(config.algorithm)
     if config.crossover not in CROSSOVERS:
         raise UnknownNameError("crossover", config.crossover, CROSSOVERS)
@@ -117,6 +118,19 @@ def check_config(config: SearchConfig) -> None:
     budgets = make_budgets(config.member_names, config.platforms, config.budgets)
     check_order(space, config.member_names, budgets)
     check_feasible(space, config.platforms, budgets, nested=config.nested)
+
+
+def check_latency_objectives(config: SearchConfig) -> None:
+    """``latency`` needs --platforms, and ``latency@P`` a P among them (the only tables the search loads)."""
+    for spec in config.objective_specs:
+        name, _, platform = spec.partition("@")
+        if name != "latency" or ":" in spec:
+            continue
+        if not config.platforms:
+            raise ConfigError(f"objective {spec!r} needs latency tables: give --platforms (one per member)")
+        if platform and platform not in config.platforms:
+            raise ConfigError(f"objective {spec!r} names platform {platform!r}, which is not among --platforms "
+                              f"{', '.join(config.platforms)}")
 
 
 def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:

@@ -138,6 +138,9 @@ def load_data(
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
+    if name == "default" and path is not None:
+        raise DataError(f"dataset 'default' is embedded in regnas and reads no --data-path (got {str(path)!r}); "
+                        "drop it, or name the dataset it holds (cifar10, fashion-mnist, npz)")
     if name in ("cifar10", "npz") and path is None:
         raise DataError(f"dataset {name!r} needs --data-path (the folder or .npz file holding it)")
     if name == "default":

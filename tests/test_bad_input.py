@@ -87,11 +87,25 @@ def test_a_seed_outside_0_to_2_63_is_refused_by_every_command(command, argv, see
      "argument --batch: 0 is out of range"),
     ("regnas-lut", ["fit", "--measured", "m.csv", "--column", "c", "--train", "10", "--schemes", "cells,nope"],
      "unknown key scheme of nasbench201 'nope'"),
+    ("regnas-evolve", ["--pick", "reward:nan"], "reward lambda 'nan' is not a finite number"),
+    ("regnas-evolve", ["--pick", "pseudo-weights:inf,1,1"], "pseudo-weight 'inf' is not a finite number"),
 ])
 def test_numbers_out_of_range_are_one_line(command, argv, message, tmp_path, capsys):
     err = refused(command, [*argv, "--out", str(tmp_path / "out.json")], capsys)
     assert message in err, err
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--objectives", ","], "--objectives ',' names no objective"),
+    (["--objectives", "error,latency"], "objective 'latency' needs latency tables: give --platforms"),
+    (["--objectives", "error,latency@raspi4", "--platforms", "pixel3,titan_rtx_1"],
+     "objective 'latency@raspi4' names platform 'raspi4', which is not among --platforms pixel3, titan_rtx_1"),
+    (["--data-path", "/tmp"], "dataset 'default' is embedded in regnas and reads no --data-path (got '/tmp')"),
+])
+def test_values_that_would_be_ignored_or_fail_after_training_are_refused_first(argv, message, tmp_path, capsys):
+    err = refused("regnas-evolve", [*argv, "--out", str(tmp_path / "run"), "--quiet"], capsys)
+    assert message in err, err
 
 
 # ---- config files: every value type-checked against its field -------------------------------------
@@ -111,6 +125,7 @@ def test_numbers_out_of_range_are_one_line(command, argv, message, tmp_path, cap
     ("reward_lambda: .inf", "reward_lambda must be a finite number, got inf"),
     ("data_path: 3", "data_path must be a string or null, got 3 (int)"),
     ("colour: red", "unknown config key 'colour'"),
+    ("objectives: []", "objectives is an empty list"),
     ("- seed: 1", "must hold a mapping of settings, not a list"),
     ("seed: [1", "is not valid YAML at line 2"),
 ])
@@ -248,6 +263,23 @@ def test_lut_measurements_that_are_not_csv_text(kind, tmp_path, capsys):
                  ["validate", "--table", "pixel3", "--measured", str(path), "--column", "c"]):
         err = refused("regnas-lut", argv, capsys)
         assert repr(str(path)) in err and ("is a folder" if kind == "folder" else "is not a CSV text file") in err
+
+
+@pytest.mark.parametrize("make, argv, message", [
+    ("file", ["RUN", "--out", "OUT"], "--out 'OUT' is an existing file, not a folder"),
+    ("file", ["--compare", "RUN", "RUN", "--out", "OUT/x"], "--out 'OUT/x' cannot be created: 'OUT' is a file"),
+    ("file", ["OUT"], "figures folder 'OUT/figures' cannot be created: 'OUT' is a file"),
+    ("binary history", ["RUN"], "'RUN/history.jsonl' is not text; is it a regnas history?"),
+])
+def test_plot_outputs_and_damaged_runs_are_one_line(make, argv, message, tmp_path, capsys):
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    out.write_text("x")
+    if make == "binary history":
+        (run / "history.jsonl").write_bytes(bytes(range(256)) * 4)
+    fill = {"RUN": str(run), "OUT": str(out)}
+    err = refused("regnas-plot", [re.sub("RUN|OUT", lambda m: fill[m.group()], a) for a in argv], capsys)
+    assert re.sub("RUN|OUT", lambda m: fill[m.group()], message) in err, err
 
 
 # ---- data: checked where the arrays come together (split_data), so every reader is covered -------

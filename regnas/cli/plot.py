@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     formats = parse_formats(args.format)
     if args.compare:
         labels = [label.strip() for label in args.labels.split(",")] if args.labels else None
-        out = check_writable(args.out or ".", folder=True)
+        out = check_writable(args.out or ".", folder=True, what="--out" if args.out else "output folder")
         figure = compare(args.runs, labels)
         for file_format in formats:
             print(save_figure(figure, out / f"compare.{file_format}", file_format))
@@ -50,10 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ConfigError(f"{len(args.runs)} run folders given; plot one at a time, or overlay them with --compare")
     if args.labels:
         raise ConfigError("--labels labels the runs of --compare; add --compare or drop --labels")
-    run = load_run(args.runs[0])
-    check_writable(args.out or Path(args.runs[0]) / FIGURES_FOLDER, folder=True)
+    check_writable(args.out or Path(args.runs[0]) / FIGURES_FOLDER, folder=True,
+                   what="--out" if args.out else "figures folder")
     if not args.no_report:
         check_writable(args.runs[0], folder=True, what="run folder")
+    run = load_run(args.runs[0])
     for path in write_figures(run, args.out, formats):
         print(path)
     for name, reason in missing_figures(run).items():
