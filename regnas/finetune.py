@@ -15,6 +15,7 @@ from regnas.data import ImageData
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import SPLITS
 from regnas import losses
+from regnas.checks import check_fields
 from regnas.losses import FocalDistillationLoss, check_focal_settings
 from regnas.standalone import (  # noqa: F401  (re-exported: the fine-tuning API in one import)
     ModelIdentity,
@@ -26,7 +27,7 @@ from regnas.standalone import (  # noqa: F401  (re-exported: the fine-tuning API
     save_model,
     write_model,
 )
-from regnas.supernet import GRAD_CLIP_NORM, TrainConfig, epoch_bar, print_epoch, sgd_cosine, train_supernet
+from regnas.supernet import TRAIN_RANGES, GRAD_CLIP_NORM, TrainConfig, epoch_bar, print_epoch, sgd_cosine, train_supernet
 from search_spaces.base import Arch, SearchSpace
 from search_spaces.supernet import Supernet, state_checksum
 
@@ -57,6 +58,8 @@ class FinetuneConfig:
     distance: str = losses.DEFAULT_DISTANCE
 
     def __post_init__(self) -> None:
+        check_fields(self, {k: TRAIN_RANGES[k] for k in ("epochs", "batch_size", "learning_rate", "momentum",
+                                                         "weight_decay", "seed")})
         if self.method not in METHODS:
             raise ConfigError(f"unknown training method {self.method!r}; allowed: {', '.join(METHODS)}")
         for name in ("epochs", "batch_size"):

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from evolution.config import SearchConfig
-from regnas.cli import evolve, lut, main as regnas_main, plot, profile, train
+from regnas.cli import evolve, finetune, lut, main as regnas_main, plot, profile, train
 from regnas.cli.common import entry_point
 from regnas.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[1]
 PIXEL3 = REPO / "regnas" / "latency" / "tables" / "pixel3.json"
-ENTRY = {"regnas-evolve": evolve, "regnas-train": train, "regnas-profile": profile, "regnas-lut": lut,
+ENTRY = {"regnas-evolve": evolve, "regnas-train": train, "regnas-finetune": finetune, "regnas-profile": profile, "regnas-lut": lut,
          "regnas-plot": plot, "regnas": regnas_main}
 
 
@@ -42,6 +42,7 @@ SEED_COMMANDS = [
     ("regnas-train", []),
     ("regnas-profile", []),
     ("regnas-lut", ["fit", "--measured", "m.csv", "--column", "c", "--train", "10"]),
+    ("regnas-finetune", ["--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]),
 ]
 
 
@@ -98,7 +99,8 @@ def test_numbers_out_of_range_are_one_line(command, argv, message, tmp_path, cap
 
 @pytest.mark.parametrize("argv, message", [
     (["--objectives", ","], "--objectives ',' names no objective"),
-    (["--objectives", "error,latency"], "objective 'latency' needs latency tables: give --platforms"),
+    (["--members", "2", "--budget", "m1=80kparams", "--budget", "m2=1Mparams", "--objectives", "error,latency"],
+     "objective 'latency' needs latency tables: give --platforms"),
     (["--objectives", "error,latency@raspi4", "--platforms", "pixel3,titan_rtx_1"],
      "objective 'latency@raspi4' names platform 'raspi4', which is not among --platforms pixel3, titan_rtx_1"),
     (["--data-path", "/tmp"], "dataset 'default' is embedded in regnas and reads no --data-path (got '/tmp')"),
@@ -118,7 +120,8 @@ def test_values_that_would_be_ignored_or_fail_after_training_are_refused_first(a
     ("population: six", "population must be an integer, got 'six' (str)"),
     ('seed: "0"', "seed must be an integer, got '0' (str)"),
     ("seed: -1", "seed must be between 0 and 2**63-1, got -1"),
-    ("platforms: [pixel3]\nbudgets: {pixel3: abc}", "budgets['pixel3'] must be a number, got 'abc' (str)"),
+    ("platforms: [pixel3]\nbudgets: {pixel3: abc}", "budget of pixel3 'abc' is not a positive number with a unit"),
+    ("platforms: [pixel3]\nbudgets: {pixel3: 12}", "budgets['pixel3'] must be a string, got 12 (int)"),
     ("supernet_settings: {C: true}", "supernet_settings['C'] must be an integer, got True (bool)"),
     ("supernet_settings: [8, 1]", "supernet_settings must be a mapping of strings to integers, got [8, 1]"),
     ("crossover_prob: 2", "crossover_prob must be between 0 and 1, got 2"),
@@ -160,7 +163,7 @@ def test_every_field_of_search_config_is_type_checked_from_its_annotation():
 
     hints = typing.get_type_hints(SearchConfig)
     for f in dataclasses.fields(SearchConfig):
-        wrong = ["x"] if typing.get_origin(hints[f.name]) is dict else {"x": 1}
+        wrong = ["x"] if "dict[" in str(hints[f.name]) else {"x": 1}  # a list where a mapping belongs
         with pytest.raises(ConfigError, match=rf"^{f.name} must be "):
             SearchConfig(**{f.name: wrong})
 

@@ -5,10 +5,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.cli.train import parse_settings
 from regnas.data import DATASETS, ImageData, load_data
 from regnas.errors import ConfigError
+from regnas.io import check_writable
 from regnas.finetune import METHODS, FinetuneConfig, check_family, finetune_family, train_model
 from regnas.losses import DISTANCES
 from regnas.metrics import PAIR_METRICS, correctness
@@ -28,7 +30,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--supernet", help="supernet checkpoint to start from (its weights); without it, from scratch")
     p.add_argument("--dataset", default="default", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data-path", help="file or folder of --dataset")
-    p.add_argument("--calibration-size", type=int, default=500, help="training images held out for BN calibration")
+    p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500, help="training images held out for BN calibration")
     p.add_argument("--setting", action="append", default=[], metavar="KEY=INT",
                    help="network setting when training from scratch, e.g. C=16 (repeatable; as regnas-train)")
     p.add_argument("--method", default=DEFAULTS.method, help=f"one of {', '.join(METHODS)}")
@@ -43,7 +45,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=DEFAULTS.learning_rate)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arg_type(int, SEED), default=0)
     p.add_argument("--out", required=True,
                    help="model checkpoint (a supernet checkpoint for a joint fine-tune); if it exists, training resumes")
     p.add_argument("--quiet", action="store_true")
@@ -58,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             method=args.method, alpha=args.alpha, beta=args.beta, temperature=args.temperature,
                             kd_alpha=args.kd_alpha, distance=args.distance)
     archs = [space.from_str(a) for a in args.arch]
+    check_writable(args.out, folder=False)
     if args.old is not None:
         parse_old(args.old, space)  # a typo fails now, not after the data has loaded
     if config.method == "focal-distillation" and args.old is None:
