@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from evolution.config import SearchConfig
-from regnas.cli import evolve, finetune, lut, main as regnas_main, plot, profile, train
+from regnas.cli import bench, evolve, finetune, lut, main as regnas_main, plot, profile, train
 from regnas.cli.common import entry_point
 from regnas.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[1]
 PIXEL3 = REPO / "regnas" / "latency" / "tables" / "pixel3.json"
-ENTRY = {"regnas-evolve": evolve, "regnas-train": train, "regnas-finetune": finetune, "regnas-profile": profile, "regnas-lut": lut,
+ENTRY = {"regnas-bench": bench, "regnas-evolve": evolve, "regnas-train": train, "regnas-finetune": finetune, "regnas-profile": profile, "regnas-lut": lut,
          "regnas-plot": plot, "regnas": regnas_main}
 
 
@@ -251,6 +251,19 @@ def test_entry_point_turns_os_errors_on_user_paths_into_one_line(capsys):
 
     with pytest.raises(OSError):
         a_bug([])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", f"0,{2**63}"], f"--seeds '0,{2**63}' must be distinct integers between 0 and 2**63-1"),
+    (["--out", "FILE"], "--out 'FILE' is an existing file, not a folder"),
+    (["--supernet", "DIR"], "supernet checkpoint 'DIR' is a folder, not a file"),
+])
+def test_bench_checks_seeds_and_paths_before_work(argv, message, tmp_path, capsys):
+    fill = {"FILE": str(tmp_path / "f.txt"), "DIR": str(tmp_path)}
+    (tmp_path / "f.txt").write_text("x")
+    argv = [fill.get(a, a) for a in argv]
+    err = refused("regnas-bench", ["headline", "--data-path", str(tmp_path), "--out", str(tmp_path / "b"), *argv], capsys)
+    assert re.sub("FILE|DIR", lambda m: fill[m.group()], message) in err, err
 
 
 def test_supernet_that_is_a_folder_is_named_as_such(tmp_path, capsys):

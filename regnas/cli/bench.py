@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from regnas.checks import MAX_SEED
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.errors import ConfigError
+from regnas.io import check_readable_file, check_writable
 
 EPILOG = """examples:
   regnas-bench headline --data-path ../shared/data/cifar10/cifar10-jpeg.npz --out bench/headline-quick --quick
@@ -39,8 +41,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         seeds = tuple(int(s) for s in text.split(","))
     except ValueError:
         raise ConfigError(f"--seeds {text!r} is not a comma-separated list of integers") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds {text!r} must be distinct non-negative integers")
+    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r} must be distinct integers between 0 and 2**63-1")
     return seeds
 
 
@@ -59,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if not Path(args.data_path).exists():
         raise ConfigError(f"data path {args.data_path!r} does not exist")
+    check_writable(args.out, folder=True)
+    if args.supernet:
+        check_readable_file(args.supernet, "supernet checkpoint")
     summary = run_headline(args.data_path, args.out, settings, supernet_path=args.supernet, progress=not args.quiet)
     from evolution.headline_report import to_markdown
 
