@@ -47,7 +47,7 @@ def old_model(small_data):
 def test_config_rejects_bad_values():
     with pytest.raises(ConfigError, match="unknown training method 'sgd'; allowed: ce, focal-distillation"):
         FinetuneConfig(method="sgd")
-    with pytest.raises(ConfigError, match="epochs must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="epochs must be between 1 and 100,000, got 0"):
         FinetuneConfig(epochs=0)
     with pytest.raises(ConfigError, match="unknown distillation distance 'l1'"):
         FinetuneConfig(distance="l1")
