@@ -254,7 +254,7 @@ def test_entry_point_turns_os_errors_on_user_paths_into_one_line(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--seeds", f"0,{2**63}"], f"--seeds '0,{2**63}' must be distinct integers between 0 and 2**63-1"),
+    (["--seeds", f"0,{2**63}"], f"--seeds '0,{2**63}': seed {2**63} is above 2**63-1"),
     (["--out", "FILE"], "--out 'FILE' is an existing file, not a folder"),
     (["--supernet", "DIR"], "supernet checkpoint 'DIR' is a folder, not a file"),
 ])

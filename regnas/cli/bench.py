@@ -41,8 +41,10 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         seeds = tuple(int(s) for s in text.split(","))
     except ValueError:
         raise ConfigError(f"--seeds {text!r} is not a comma-separated list of integers") from None
-    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds {text!r} must be distinct integers between 0 and 2**63-1")
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r} must be distinct non-negative integers")
+    if max(seeds) > MAX_SEED:
+        raise ConfigError(f"--seeds {text!r}: seed {max(seeds)} is above 2**63-1, the largest seed allowed")
     return seeds
 
 
