@@ -192,9 +192,19 @@ def test_parallel_coordinates_put_best_at_zero_on_each_axis(tiny_run, result):
     assert len([line for line in axes.lines if line.get_gid() == "family"]) == len(values) - 1
 
 
-def test_accuracy_latency_needs_latency(tiny_run):
+def test_accuracy_latency_needs_latency(tiny_run, tmp_path):
+    """A run folder without platforms (here: the tiny run with its platforms and latencies taken out)."""
+    run = tmp_path / "no-latency"
+    shutil.copytree(tiny_run, run)
+    result = json.loads((run / "result.json").read_text())
+    result["platforms"] = []
+    result["family"] = [{k: v for k, v in m.items() if not k.startswith("latency@")} for m in result["family"]]
+    (run / "result.json").write_text(json.dumps(result))
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "platforms": [], "budgets": {}}))
+    accuracy_latency(tiny_run)  # the default problem has platforms
     with pytest.raises(RunFolderError, match="latency"):
-        accuracy_latency(tiny_run)
+        accuracy_latency(run)
 
 
 @pytest.fixture(scope="module")

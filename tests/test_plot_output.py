@@ -99,7 +99,7 @@ def test_report_is_self_contained_with_tables(run_copy):
     assert path == run_copy / "report.html"
     page = parse_page(path)
     assert page.external == []
-    assert len(page.images) == 4
+    assert len(page.images) == 4 + bool(result["platforms"])  # accuracy against latency where members have platforms
     for source in page.images:
         prefix = "data:image/png;base64,"
         assert source.startswith(prefix)
