@@ -53,9 +53,10 @@ class SearchResult:
 
     def summary(self) -> str:
         lines = [f"chosen family ({self.info['pick']}; {len(self.front)} families on the front), test split:"]
+        width = max(len(m["name"]) for m in self.family)
         for m in self.family:
             extra = "".join(f"  {k} {v:.3g}ms" for k, v in m.items() if k.startswith("latency@"))
-            lines.append(f"  {m['name']:>8}  acc {m['accuracy']:.4f}  params {m['params'] / 1e6:.3f}M{extra}  {m['arch']}")
+            lines.append(f"  {m['name']:>{width}}  acc {m['accuracy']:.4f}  params {m['params'] / 1e6:.3f}M{extra}  {m['arch']}")
         for f in self.flips:
             if f["old_index"] < f["new_index"]:
                 lines.append(f"  {f['old']} -> {f['new']}: NF {f['nf']}  NFR {f['nfr']:.4f} "
