@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import warnings
 import weakref
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,6 +21,20 @@ from search_spaces.base import Arch
 from search_spaces.supernet import Supernet
 
 SPLITS = ("validation", "test", "calibration", "train")
+# Bump when anything that changes a cached prediction changes (recalibration rule, engine, file layout).
+PREDICTIONS_FORMAT = "regnas-predictions/2"
+_META = "__cache_key__"  # the npz entry holding the cache key; architecture keys never start with "_"
+
+
+class PredictionCacheWarning(UserWarning):
+    """A prediction cache file could not be used; its predictions are computed again."""
+
+
+def tensor_digest(digest: "hashlib._Hash", tensor: torch.Tensor) -> None:
+    """Feed a tensor's dtype, shape and bytes to ``digest`` (the bytes alone would let shapes collide)."""
+    tensor = tensor.detach().cpu().contiguous()
+    digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+    digest.update(tensor.numpy().tobytes())
 
 
 class Evaluator:
@@ -26,7 +43,9 @@ class Evaluator:
     Before each sub-network is evaluated its BatchNorm statistics are recomputed on the fixed
     calibration split (the supernet's running statistics belong to no single path). Results are
     cached by the space's functional key (architectures that differ only in ops that cannot reach
-    the output share one entry) together with the supernet checksum and the split.
+    the output share one entry). The cache file is named by ``cache_key``, a digest of everything
+    that determines a prediction: the supernet checksum, the exact (normalised) images of the split
+    and of the calibration batches, the recalibration rule and the file format; the labels play no part.
 
     Predictions equal those of ``supernet.extract(arch)`` after ``recalibrate_module`` on the
     calibration split (``regnas.fast_eval.SubnetEngine`` says why the faster path keeps them exact).
@@ -63,10 +82,10 @@ class Evaluator:
         self.engine = SubnetEngine(self.supernet, calibration, data.normalize(self.split.images), batch_size=batch_size)
         self._pool = None
         self._cache: dict[str, np.ndarray] = {}
-        self.cache_file = Path(cache_dir) / f"predictions-{self.checksum}-{split}.npz" if cache_dir else None
+        self.cache_key = self._cache_key()
+        self.cache_file = Path(cache_dir) / f"predictions-{self.cache_key[:24]}-{split}.npz" if cache_dir else None
         if self.cache_file is not None and self.cache_file.exists():
-            with np.load(self.cache_file) as saved:
-                self._cache = {key: saved[key] for key in saved.files}
+            self._cache = self._read_cache(self.cache_file)
         self.n_computed = 0
         self._n_rechecked_by_workers = 0
 
@@ -119,7 +138,36 @@ class Evaluator:
 
     def save_cache(self) -> None:
         if self.cache_file is not None and self._cache:
-            atomic_write(self.cache_file, lambda handle: np.savez(handle, **self._cache))
+            entries = {**self._cache, _META: np.array(self.cache_key)}
+            atomic_write(self.cache_file, lambda handle: np.savez(handle, **entries))
+
+    def _cache_key(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(f"{PREDICTIONS_FORMAT}|{self.space.name}|{self.checksum}|{self.split_name}|".encode())
+        # Recalibration: cumulative BatchNorm statistics (momentum None) over these batches, in this order.
+        digest.update(f"recalibration=cumulative,batches={len(self.engine.calibration)}|".encode())
+        for batch in self.engine.calibration:
+            tensor_digest(digest, batch)
+        tensor_digest(digest, self.engine.inputs)
+        return digest.hexdigest()
+
+    def _read_cache(self, path: Path) -> dict[str, np.ndarray]:
+        """The predictions saved in ``path``, or none (with a warning saying why) if it cannot be trusted:
+        a cache is derived data, so a damaged or foreign file costs recomputation, never a wrong result."""
+        n, classes = len(self.labels), self.data.num_classes
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if _META not in saved.files or str(saved[_META]) != self.cache_key:
+                    raise ValueError("it was written for other inputs (supernet, images or format)")
+                entries = {key: saved[key] for key in saved.files if key != _META}
+            for key, value in entries.items():
+                if value.dtype != np.int16 or value.shape != (n,) or (n and not 0 <= value.min() <= value.max() < classes):
+                    raise ValueError(f"entry {key!r} is not {n} class indices below {classes}")
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            warnings.warn(f"ignoring prediction cache {str(path)!r}: {error}; its predictions are computed again",
+                          PredictionCacheWarning, stacklevel=3)
+            return {}
+        return entries
 
     def close(self) -> None:
         """Stop the worker processes (they start again on the next ``evaluate_many`` that needs them)."""

@@ -108,7 +108,7 @@ def test_cache_file_round_trips_and_is_tied_to_the_supernet(tiny_supernet, tiny_
     evaluator = Evaluator(tiny_supernet, tiny_data, cache_dir=tmp_path)
     expected = [evaluator.predictions(a) for a in ARCHS[:3]]
     evaluator.save_cache()
-    assert evaluator.cache_file.exists() and evaluator.checksum in evaluator.cache_file.name
+    assert evaluator.cache_file.exists()
     reloaded = Evaluator(tiny_supernet, tiny_data, cache_dir=tmp_path)
     assert all(reloaded.is_cached(a) for a in ARCHS[:3])
     assert all(np.array_equal(reloaded.predictions(a), e) for a, e in zip(ARCHS[:3], expected))
@@ -116,6 +116,57 @@ def test_cache_file_round_trips_and_is_tied_to_the_supernet(tiny_supernet, tiny_
     other = get_space("nasbench201").supernet(**tiny_supernet.settings)
     assert not Evaluator(other, tiny_data, cache_dir=tmp_path).is_cached(ARCHS[0])
     assert not Evaluator(tiny_supernet, tiny_data, split="test", cache_dir=tmp_path).is_cached(ARCHS[0])
+
+
+def test_the_cache_is_keyed_by_the_exact_images_of_the_split_and_of_the_calibration(tiny_supernet, tiny_data, tmp_path):
+    """Another data seed (other validation images) or other calibration images never reuse cached predictions."""
+    import dataclasses
+    import warnings
+
+    from regnas.data import load_data
+
+    first = Evaluator(tiny_supernet, tiny_data, cache_dir=tmp_path)
+    first.predictions(ARCHS[-1])
+    first.save_cache()
+    seed1 = load_data("default", seed=1, calibration_size=128, validation_size=300, test_size=300)
+    recalibrated = dataclasses.replace(tiny_data, calibration=tiny_data.calibration.subset(np.arange(64)))
+    for data in (seed1, recalibrated):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a clean miss: another file name, not a refused file
+            other = Evaluator(tiny_supernet, data, cache_dir=tmp_path)
+        assert other.cache_file != first.cache_file and not other.is_cached(ARCHS[-1])
+        assert np.array_equal(other.predictions(ARCHS[-1]), naive_predictions_on(tiny_supernet, data, ARCHS[-1]))
+    # A file renamed to another run's name is refused by the key stored inside it.
+    other = Evaluator(tiny_supernet, seed1, cache_dir=tmp_path)
+    other.cache_file.write_bytes(first.cache_file.read_bytes())
+    with pytest.warns(UserWarning, match="written for other inputs"):
+        assert not Evaluator(tiny_supernet, seed1, cache_dir=tmp_path).is_cached(ARCHS[-1])
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong-shape"])
+def test_a_damaged_cache_file_is_ignored_with_a_warning_and_recomputed(tiny_supernet, tiny_data, tmp_path, damage):
+    evaluator = Evaluator(tiny_supernet, tiny_data, cache_dir=tmp_path)
+    expected = evaluator.predictions(ARCHS[-1])
+    evaluator.save_cache()
+    path = evaluator.cache_file
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage == "garbage":
+        path.write_bytes(b"\x93NUMPY garbage" * 10)
+    else:
+        entries = dict(np.load(path))
+        entries = {k: (v[:-1] if k.startswith("|") else v) for k, v in entries.items()}
+        np.savez(path, **entries)
+    with pytest.warns(UserWarning, match=f"ignoring prediction cache '{path}'"):
+        reloaded = Evaluator(tiny_supernet, tiny_data, cache_dir=tmp_path)
+    assert not reloaded.is_cached(ARCHS[-1])
+    assert np.array_equal(reloaded.predictions(ARCHS[-1]), expected)
+
+
+def naive_predictions_on(supernet, data, arch) -> np.ndarray:
+    module = recalibrate_module(supernet.extract(arch), [x for x, _ in data.batches(data.calibration, len(data.calibration))])
+    with torch.inference_mode(), intra_op_threads(1):
+        return torch.cat([module(x) for x, _ in data.batches(data.validation, 500)]).argmax(dim=1).numpy()
 
 
 def test_the_callers_supernet_and_thread_setting_are_left_alone(tiny_supernet, tiny_data):
