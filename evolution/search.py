@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import dill  # pymoo keeps decorated local functions (e.g. NSGA-III selection) that pickle cannot name
 import sys
 import time
 from collections.abc import Callable
@@ -13,19 +12,18 @@ from pymoo.core.repair import NoRepair
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
 from evolution.algorithms import make_algorithm
+from evolution.checkpoint import CHECKPOINT_FORMAT, read_search_checkpoint, require_checkpoint, write_search_checkpoint
 from evolution.config import SearchConfig
 from evolution.crossover import make_crossover
 from evolution.duplicates import CanonicalDuplicateElimination
 from evolution.mutation import RandomResetMutation
 from evolution.repair import NestedChainRepair
 from evolution.result import SearchResult, build_result
+from evolution.run_folder import RunLock, check_run_options, claim_new_run
 from evolution.sampling import NestedFamilySampling
 from evolution.session import Session, build_session, check_config
 from regnas.errors import CheckpointError, ConfigError
-from regnas.io import atomic_write, atomic_write_json, atomic_write_text
-
-CHECKPOINT = "checkpoint.pkl"
-CHECKPOINT_FORMAT = "regnas-search/1"
+from regnas.io import atomic_write_json, atomic_write_text
 
 
 def make_search_algorithm(session: Session) -> Algorithm:
@@ -46,6 +44,7 @@ def search(
     run_dir: str | Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     on_generation: Callable[[dict], None] | None = None,
     workers: int = 1,
@@ -56,6 +55,9 @@ def search(
     After every generation the pymoo algorithm (with its random generator), the history and the
     evaluation cache are written atomically; Ctrl-C keeps the last completed generation, and
     ``resume=True`` continues from it to exactly the result of an uninterrupted run.
+    A folder that holds another run's files is refused unless ``resume`` or ``overwrite`` (which
+    deletes that run's files first); while the search runs it holds an OS lock on the folder, and a
+    second search on the same folder is refused.
     ``on_generation(record)`` is called after each generation's checkpoint (monitoring, early stopping).
     ``workers > 1`` evaluates each generation's new sub-networks in that many processes (the result
     does not depend on it; from a script, guard the call with ``if __name__ == "__main__":``).
@@ -63,21 +65,30 @@ def search(
     and data can share one; its key covers everything that determines a prediction).
     """
     run_dir = Path(run_dir)
-    checkpoint_path = run_dir / CHECKPOINT
+    check_run_options(resume=resume, overwrite=overwrite)
     if resume:
-        saved = read_search_checkpoint(run_dir)
-        if saved["config"] != {**config.to_dict(), "generations": saved["config"]["generations"]}:
-            raise ConfigError(f"run {str(run_dir)!r} was started with another config; only --generations may change on resume")
-        if config.generations < saved["generation"]:
-            raise ConfigError(f"--generations {config.generations} is below the {saved['generation']} generations "
-                              f"run {str(run_dir)!r} has done already")
-    elif checkpoint_path.exists():
-        raise ConfigError(f"run folder {str(run_dir)!r} already holds a search; resume it with --resume {run_dir} or choose another --out")
+        require_checkpoint(run_dir)  # before the lock would create the folder
     check_config(config)
-    session = build_session(config, Path(cache_dir) if cache_dir is not None else run_dir, progress=progress,
-                            workers=workers)
+    with RunLock(run_dir):
+        saved = None
+        if resume:
+            saved = read_search_checkpoint(run_dir)
+            if saved["config"] != {**config.to_dict(), "generations": saved["config"]["generations"]}:
+                raise ConfigError(f"run {str(run_dir)!r} was started with another config; only --generations may change on resume")
+            if config.generations < saved["generation"]:
+                raise ConfigError(f"--generations {config.generations} is below the {saved['generation']} generations "
+                                  f"run {str(run_dir)!r} has done already")
+        else:
+            claim_new_run(run_dir, overwrite=overwrite)
+        return _run(config, run_dir, saved, progress=progress, on_generation=on_generation, workers=workers,
+                    cache_dir=Path(cache_dir) if cache_dir is not None else run_dir)
+
+
+def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: bool,
+         on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path) -> SearchResult:
+    session = build_session(config, cache_dir, progress=progress, workers=workers)
     atomic_write_json(run_dir / "config.json", config.to_dict())
-    if resume:
+    if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "
                                   f"but the supernet now loaded is {session.evaluator.checksum}")
@@ -103,14 +114,18 @@ def search(
             history.append(record)
             write_checkpoint(run_dir, config, algorithm, history, session)
             if progress:
-                print(format_record(record, problem.columns, config.generations), file=sys.stderr)
+                print(format_record(record, config.generations), file=sys.stderr)
             if on_generation is not None:
                 on_generation(record)
     except KeyboardInterrupt:
         session.evaluator.save_cache()
         session.evaluator.close()
-        print(f"\ninterrupted after generation {len(history)}; continue with: regnas-evolve --resume {run_dir}",
-              file=sys.stderr)
+        if history:
+            print(f"\ninterrupted after generation {len(history)}; continue with: regnas-evolve --resume {run_dir}",
+                  file=sys.stderr)
+        else:
+            print("\ninterrupted before the first generation was saved; nothing to resume (start the search again)",
+                  file=sys.stderr)
         raise
     session.evaluator.close()
     result = build_result(session, algorithm, history, run_dir)
@@ -147,12 +162,13 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
     }
 
 
-def format_record(record: dict, columns: list[str], generations: int) -> str:
+def format_record(record: dict, generations: int) -> str:
+    """One progress line; "best" of each column follows the objective's recorded direction."""
     front = [p for p in record["population"] if p["front"]]
     best = []
-    for j, column in enumerate(columns[:4]):
+    for j, (column, direction) in enumerate(list(zip(record["columns"], record["directions"]))[:4]):
         values = [p["objectives"][j] for p in front]
-        pick = max(values) if column.startswith(("accuracy", "reward")) else min(values)
+        pick = max(values) if direction == "max" else min(values)
         best.append(f"{column} {pick:.4g}")
     return (f"gen {record['generation']:>3}/{generations}  evals {record['evaluations']:>5}  "
             f"new subnets {record['subnets_computed']:>3}  front {record['front_size']:>3}  "
@@ -163,22 +179,8 @@ def write_checkpoint(run_dir: Path, config: SearchConfig, algorithm: Algorithm, 
     payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "generation": len(history),
                "algorithm": algorithm, "history": history, "supernet_checksum": session.evaluator.checksum}
     session.evaluator.save_cache()
-    atomic_write(run_dir / CHECKPOINT, lambda handle: dill.dump(payload, handle))
+    write_search_checkpoint(run_dir, payload)
     atomic_write_text(run_dir / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history))
-
-
-def read_search_checkpoint(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / CHECKPOINT
-    if not path.is_file():
-        raise CheckpointError(f"{str(run_dir)!r} holds no search checkpoint ({CHECKPOINT}); is it a regnas run folder?")
-    try:
-        with open(path, "rb") as handle:
-            saved = dill.load(handle)
-    except Exception as error:  # unpickling raises many types for a foreign or broken file
-        raise CheckpointError(f"cannot read search checkpoint {str(path)!r} ({type(error).__name__})") from None
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not a regnas search checkpoint ({CHECKPOINT_FORMAT})")
-    return saved
 
 
 def load_config(run_dir: str | Path) -> SearchConfig:

@@ -41,3 +41,7 @@ class ConfigError(RegnasError, ValueError):
 
 class InfeasibleBudgetError(ConfigError):
     """A latency (or other) budget that no architecture of the space can meet."""
+
+
+class RunFolderError(RegnasError, ValueError):
+    """A run folder is in use by another search, or holds a run that would be overwritten."""

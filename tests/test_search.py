@@ -8,7 +8,7 @@ import pytest
 
 from evolution.config import SearchConfig
 from evolution.search import read_search_checkpoint, search
-from regnas.errors import CheckpointError, ConfigError, UnknownNameError
+from regnas.errors import CheckpointError, ConfigError, RunFolderError, UnknownNameError
 from search_spaces import get_space
 from tests.conftest import tiny_config
 
@@ -95,7 +95,7 @@ def test_another_seed_searches_differently(tmp_path, tiny_supernet, tiny_run):
 
 
 def test_resume_refuses_a_changed_config_and_an_existing_run(tmp_path, tiny_supernet, tiny_run):
-    with pytest.raises(ConfigError, match="already holds a search"):
+    with pytest.raises(RunFolderError, match="already holds a search; resume it with --resume"):
         search(tiny_config(), tiny_run, progress=False)
     with pytest.raises(ConfigError, match="another config"):
         search(tiny_config(population=10), tiny_run, resume=True, progress=False)

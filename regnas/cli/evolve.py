@@ -37,6 +37,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--out", help="run folder (default runs/<space>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (only --generations may change)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run files of an earlier run in --out (without it such a folder is refused)")
     p.add_argument("--seed", type=int)
     p.add_argument("--members", type=int, help="family size K when no --platforms are given (default 2)")
     p.add_argument("--no-nesting", dest="nested", action="store_false", default=None,
@@ -124,10 +126,12 @@ def check_resume_flags(p: ArgumentParser, args) -> None:
 
 @entry_point("regnas-evolve")
 def main(argv: Sequence[str] | None = None) -> int:
+    from evolution.run_folder import check_run_options
     from evolution.search import load_config, search
 
     p = parser()
     args = p.parse_args(argv)
+    check_run_options(resume=bool(args.resume), overwrite=args.overwrite)
     start = time.perf_counter()
     if args.resume:
         check_resume_flags(p, args)
@@ -139,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_writable(run_dir, folder=True, what="--resume" if args.resume else "--out")
-    result = search(config, run_dir, resume=bool(args.resume), progress=not args.quiet, workers=args.workers)
+    result = search(config, run_dir, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
+                    workers=args.workers)
     print(result.summary())
     print(f"wrote {run_dir}/ (result.json, report.html, pareto.csv, pareto.png, history.jsonl, config.json) "
           f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
