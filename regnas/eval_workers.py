@@ -1,7 +1,14 @@
 """Worker processes for ``Evaluator.evaluate_many``: one supernet copy and one intra-op thread each."""
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -13,14 +20,52 @@ from search_spaces.base import Arch
 
 # The engine of this worker process, built once by ``_start_worker`` (a worker serves one evaluator).
 _worker_engine: SubnetEngine | None = None
+_started = None  # a multiprocessing Barrier: every worker waits on it once, at start
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_SECONDS = 0.5
 
 
-def _start_worker(engine: SubnetEngine) -> None:
-    global _worker_engine
+def _start_worker(engine: SubnetEngine, parent_pid: int, use_pdeathsig: bool, started) -> None:
+    global _worker_engine, _started
+    # Ctrl-C is the parent's to handle: it stops the pool (a worker would only print a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid, use_pdeathsig)
     torch.set_num_threads(engine.options.threads)
     # Tensors may arrive in shared memory: the BatchNorm buffers every worker rewrites must be its own.
     engine.take_private_supernet()
-    _worker_engine = engine
+    _worker_engine, _started = engine, started
+
+
+def die_with_parent(parent_pid: int, use_pdeathsig: bool) -> None:
+    """End this process when ``parent_pid`` ends, however it ends (kill -9 included).
+
+    On Linux the kernel does it (``prctl(PR_SET_PDEATHSIG, SIGKILL)``: immediate, no thread). It fires
+    when the *thread* that spawned us exits, so the parent asks for it only when it spawns from its
+    main thread. Elsewhere a daemon thread polls the parent pid: an orphan is re-parented, so its
+    ``getppid()`` changes (within ``PARENT_POLL_SECONDS``).
+    """
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="regnas-parent-watch").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
+def _wait_for_all_workers() -> None:
+    """A task that returns only once every worker runs one: forces the pool to start all of them now."""
+    assert _started is not None, "worker started without a start barrier"
+    _started.wait()
 
 
 def _predict(arch: Arch) -> tuple[np.ndarray, int]:
@@ -31,20 +76,49 @@ def _predict(arch: Arch) -> tuple[np.ndarray, int]:
     return predictions, _worker_engine.n_rechecked - before
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes started in this block inherit an ignored SIGINT (only SIG_IGN survives exec), so a Ctrl-C
+    while a worker is still importing torch prints no traceback. Only the main thread may set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class WorkerPool:
     """``workers`` spawned processes, each holding a copy of ``engine`` (supernet, calibration and inputs).
 
     Spawned, not forked: a forked child inherits the parent's OpenMP and other threads' locks mid-use.
     As with any spawned pool, a script that creates one needs the ``if __name__ == "__main__":`` guard.
+    All workers start in the constructor; they ignore Ctrl-C (the parent stops them) and die with
+    the parent process (see ``die_with_parent``), so a killed search leaves no orphans.
     """
 
     def __init__(self, engine: SubnetEngine, workers: int):
         if workers < 2:
             raise ValueError(f"a worker pool needs at least 2 workers, got {workers}")
         self.workers = workers
-        self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(engine,)
-        )
+        context = multiprocessing.get_context("spawn")
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        started = context.Barrier(workers)
+        with _children_ignore_ctrl_c():
+            self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_start_worker,
+                initargs=(engine, os.getpid(), on_main_thread, started),
+            )
+            # No worker can finish its task before all run one, so each submit starts a new process.
+            pending = [self._executor.submit(_wait_for_all_workers) for _ in range(workers)]
+        try:
+            for future in pending:
+                future.result()
+        except BaseException:
+            self.close()
+            raise
 
     def map(self, archs: Sequence[Arch]) -> Iterator[tuple[np.ndarray, int]]:
         """Results in the order of ``archs``, yielded as they complete in that order."""
