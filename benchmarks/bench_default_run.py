@@ -21,7 +21,7 @@ def run_once(cache: Path, out: Path, trains: bool) -> dict:
     total = time.perf_counter() - start
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     result = json.loads((out / "result.json").read_text())
-    checkpoint = torch.load(result["supernet"]["path"], weights_only=False)
+    checkpoint = torch.load(result["supernet"]["path"], weights_only=True)
     search_seconds = sum(h["seconds"] for h in history)
     evaluation = sum(h["evaluation_seconds"] for h in history)
     return {

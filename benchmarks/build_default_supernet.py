@@ -27,11 +27,11 @@ def main() -> None:
         raise SystemExit(f"{args.checkpoint} has {saved['epoch']} of {saved['train_config']['epochs']} epochs; finish training first")
     if saved["data"]["name"] != "cifar10" or saved["data"]["sizes"]["train"] < 40_000:
         raise SystemExit("the shipped supernet is trained on the full CIFAR-10 training set")
-    supernet = supernet_from_checkpoint(saved)
+    supernet = supernet_from_checkpoint(saved, args.checkpoint)
     settings = supernet.settings
     name = f"{supernet.space_name}-C{settings['C']}N{settings['N']}-cifar10.pt"
     save_checkpoint(RESOURCES / name, supernet, train_config=TrainConfig(**saved["train_config"]), data=saved["data"],
-                    epoch=saved["epoch"], log=saved["log"], torch_version=saved["torch_version"],
+                    epoch=saved["epoch"], log=saved["log"], torch_version=str(saved["torch_version"]),
                     torch_threads=saved["torch_threads"])
     entry = {"file": name, "space": supernet.space_name, "settings": settings, "checksum": supernet.checksum(),
              # The embedded default data's held-out images come from CIFAR-10's test set: nothing leaks.

@@ -85,7 +85,7 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
     if path.exists():
         saved = read_checkpoint(path, space.name, settings)
         if saved.get("epoch") == train.epochs:
-            return supernet_from_checkpoint(saved), path
+            return supernet_from_checkpoint(saved, path), path
     if progress:
         print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)

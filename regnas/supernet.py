@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,6 +24,10 @@ from search_spaces.registry import get_space
 from search_spaces.supernet import Supernet
 
 CHECKPOINT_FORMAT = "regnas-supernet/1"
+# A checkpoint holds tensors and plain data only, and is read with torch.load(weights_only=True):
+# a file from someone else cannot run code. Keys every checkpoint has, and those a resume needs:
+REQUIRED_KEYS = ("format", "space", "settings", "state_dict", "checksum")
+RESUME_KEYS = ("train_config", "epoch", "log", "optimizer", "scheduler", "numpy_rng", "torch_rng")
 
 GRAD_CLIP_NORM = 5.0  # bounds a step where several paths' gradients add up or an early loss is large
 
@@ -144,6 +149,9 @@ def train_supernet(
     state = TrainState()
     if checkpoint is not None and Path(checkpoint).exists():
         saved = read_checkpoint(checkpoint, supernet.space_name, supernet.settings)
+        missing = [key for key in RESUME_KEYS if key not in saved]
+        if missing:
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r} lacks {', '.join(missing)}: it cannot resume training")
         if saved.get("train_config") != asdict(config):
             raise CheckpointError(
                 f"checkpoint {str(checkpoint)!r} was trained with {saved.get('train_config')}, not {asdict(config)}; "
@@ -154,7 +162,7 @@ def train_supernet(
                 f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
                 f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
             )
-        supernet.load_state_dict(saved["state_dict"])
+        load_weights(supernet, saved, checkpoint)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         rng.bit_generator.state = saved["numpy_rng"]
@@ -187,7 +195,7 @@ def train_supernet(
             save_checkpoint(checkpoint, supernet, train_config=config, archs=paths, data=data.describe(), epoch=state.epoch,
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
-                            torch_threads=torch.get_num_threads(), torch_version=torch.__version__)
+                            torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__))
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
     supernet.eval()
@@ -203,16 +211,26 @@ def save_checkpoint(path: str | Path, supernet: Supernet, **extra: Any) -> Path:
 
 
 def read_checkpoint(path: str | Path, space: str | None = None, settings: Mapping[str, Any] | None = None) -> dict:
-    """Load a checkpoint dict and check it is a regnas supernet of ``space`` with ``settings``."""
+    """Load a checkpoint dict (tensors and plain data only) and check it is a regnas supernet of ``space`` with ``settings``."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"supernet checkpoint {str(path)!r} does not exist")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        # TorchVersion (a str) is allowed: checkpoints written before regnas stored the version as str hold it.
+        with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # weights_only refuses every class that is not a tensor or plain data
+        raise CheckpointError(f"{str(path)!r} is not a regnas supernet checkpoint: it holds objects other than "
+                              "tensors and plain data, which regnas does not load (they could run code)") from None
     except Exception as error:  # torch raises many types for a file that is not a checkpoint
         raise CheckpointError(f"{str(path)!r} is not a readable supernet checkpoint ({type(error).__name__})") from None
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a regnas supernet checkpoint (format {CHECKPOINT_FORMAT})")
+    missing = [key for key in REQUIRED_KEYS if key not in saved]
+    if missing:
+        raise CheckpointError(f"supernet checkpoint {str(path)!r} lacks {', '.join(missing)}")
+    if not isinstance(saved["settings"], dict) or not isinstance(saved["state_dict"], dict):
+        raise CheckpointError(f"supernet checkpoint {str(path)!r}: settings and state_dict must be mappings")
     if space is not None and saved["space"] != space:
         raise CheckpointError(f"checkpoint {str(path)!r} holds a {saved['space']!r} supernet, not {space!r}")
     if settings is not None and dict(saved["settings"]) != dict(settings):
@@ -224,14 +242,37 @@ def read_checkpoint(path: str | Path, space: str | None = None, settings: Mappin
 
 def load_supernet(path: str | Path, space: str | None = None, settings: Mapping[str, Any] | None = None) -> Supernet:
     """Rebuild the supernet a checkpoint describes (checked against ``space``/``settings`` when given)."""
-    return supernet_from_checkpoint(read_checkpoint(path, space, settings))
+    return supernet_from_checkpoint(read_checkpoint(path, space, settings), path)
 
 
-def supernet_from_checkpoint(saved: dict) -> Supernet:
-    """The supernet of a checkpoint dict already read (and checked) by ``read_checkpoint``."""
-    supernet = get_space(saved["space"]).supernet(**saved["settings"])
-    supernet.load_state_dict(saved["state_dict"])
+def supernet_from_checkpoint(saved: dict, where: str | Path) -> Supernet:
+    """The supernet of a checkpoint dict already read (and checked) by ``read_checkpoint`` from ``where``."""
+    try:
+        supernet = get_space(saved["space"]).supernet(**saved["settings"])
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"supernet checkpoint {str(where)!r}: settings {saved['settings']} do not build a "
+                              f"{saved['space']} supernet ({error})") from None
+    load_weights(supernet, saved, where)
     return supernet.eval()
+
+
+def load_weights(supernet: Supernet, saved: dict, where: str | Path) -> None:
+    """Load ``saved["state_dict"]`` into ``supernet``; weights that do not fit, or that differ from the
+    recorded checksum, are a one-line CheckpointError."""
+    state = saved["state_dict"]
+    expected = supernet.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    misshapen = [k for k in expected if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != expected[k].shape)]
+    if missing or unexpected or misshapen:
+        details = [f"{len(v)} {what} (e.g. {v[0]})" for what, v in
+                   (("missing", missing), ("unexpected", unexpected), ("of another shape", misshapen)) if v]
+        raise CheckpointError(f"weights in {str(where)!r} do not fit the {supernet.space_name} supernet with settings "
+                              f"{_fmt(supernet.settings)}: {'; '.join(details)}")
+    supernet.load_state_dict(state)
+    if supernet.checksum() != saved["checksum"]:
+        raise CheckpointError(f"weights in {str(where)!r} do not match the checksum recorded with them "
+                              f"({saved['checksum']}); the file was changed or damaged")
 
 
 def _fmt(settings: Mapping[str, Any]) -> str:
