@@ -8,18 +8,20 @@ import numpy as np
 from pymoo.mcdm.pseudo_weights import PseudoWeights
 
 from regnas.errors import ConfigError
+from regnas.metrics import family_reward
 
 PICK_RULES = ("pseudo-weights[:w1,w2,...]", "reward[:lambda]", "best:COLUMN")
 # (minimised objective rows of the front, mean member accuracy per row, family NFR per row) -> chosen row
 Picker = Callable[[np.ndarray, np.ndarray, np.ndarray], int]
 
 
-def make_picker(rule: str, columns: list[str]) -> Picker:
+def make_picker(rule: str, columns: list[str], *, reward_lambda: float) -> Picker:
     """Parse a pick rule (checked before the search starts, so a typo costs no search).
 
     - ``pseudo-weights`` (default, equal weights) or ``pseudo-weights:0.4,0.4,0.2``: pymoo's pseudo-weight
       decision making on the minimised objective columns, normalised to the front's range.
-    - ``reward`` or ``reward:0.5``: the largest ``mean member accuracy - lambda * NFR`` (lambda 1 by default).
+    - ``reward`` or ``reward:0.5``: the largest ``mean member accuracy - lambda * NFR``
+      (``regnas.metrics.family_reward``); lambda is ``reward_lambda`` (``--reward-lambda``) unless given.
     - ``best:COLUMN``: the best family for one objective column, e.g. ``best:nf``.
     """
     name, _, argument = rule.partition(":")
@@ -27,8 +29,8 @@ def make_picker(rule: str, columns: list[str]) -> Picker:
         weights = _weights(argument, len(columns)) if argument else np.full(len(columns), 1.0 / len(columns))
         return lambda F, accuracy, nfr: int(PseudoWeights(weights).do(F)) if len(F) > 1 else 0
     if name == "reward":
-        lam = _float(argument, "reward lambda") if argument else 1.0
-        return lambda F, accuracy, nfr: int(np.argmax(accuracy - lam * nfr))
+        lam = _float(argument, "reward lambda") if argument else reward_lambda
+        return lambda F, accuracy, nfr: int(np.argmax(family_reward(accuracy, nfr, lam)))
     if name == "best":
         if argument not in columns:
             raise ConfigError(f"pick rule {rule!r} names no objective column; columns: {', '.join(columns)}")

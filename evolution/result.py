@@ -77,7 +77,7 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
             "mean_accuracy": view.mean_accuracy(),
             "nfr": view.consecutive("nfr"),
         })
-    picker = make_picker(config.pick, problem.columns)
+    picker = make_picker(config.pick, problem.columns, reward_lambda=config.reward_lambda)
     chosen = picker(opt.get("F"), np.array([f["mean_accuracy"] for f in front]), np.array([f["nfr"] for f in front]))
     chosen_view = problem.family(opt[chosen].X)
     test = Evaluator(session.supernet, session.data, split="test", batch_size=config.eval_batch_size)

@@ -110,7 +110,7 @@ def check_config(config: SearchConfig) -> None:
     if config.crossover not in CROSSOVERS:
         raise UnknownNameError("crossover", config.crossover, CROSSOVERS)
     columns = [c for o in objectives for c in o.columns(config.member_names)]
-    make_picker(config.pick, columns)
+    make_picker(config.pick, columns, reward_lambda=config.reward_lambda)
     if config.algorithm == "ga" and len(columns) != 1:
         raise ConfigError(f"algorithm 'ga' optimises one objective, got {len(columns)} columns; use e.g. --objectives reward")
     if config.platforms:

@@ -52,6 +52,14 @@ PAIR_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
+def family_reward(mean_accuracy, nfr, reward_lambda: float):
+    """The paper's scalar reward of a family: mean member accuracy minus lambda times its NFR.
+
+    Floats or numpy arrays (one value per family); the ``reward`` objective and pick rule both use this.
+    """
+    return mean_accuracy - reward_lambda * nfr
+
+
 # ---- packed correctness: NF of any pair as a popcount ---------------------------------------------
 @dataclass(frozen=True)
 class PackedCorrect:

@@ -13,6 +13,7 @@ import numpy as np
 
 from regnas.errors import ConfigError, UnknownNameError
 from regnas.family import FamilyView, MemberView
+from regnas.metrics import family_reward
 from regnas.registry import Registry
 
 Direction = Literal["min", "max"]
@@ -147,8 +148,8 @@ for _objective in (
     _flip_objective("nfr", "negative flip rate NF/N of consecutive members"),
     _flip_objective("rel_nfr", "NFR relative to independent errors, (1-err_old)*err_new"),
     _flip_objective("nfi", "share of the new member's errors that are negative flips"),
-    Objective("reward", lambda f: f.mean_accuracy() - f.context.reward_lambda * f.consecutive("nfr"), "max", "family",
-              "", "paper-style scalar reward: mean member accuracy - lambda * NFR"),
+    Objective("reward", lambda f: family_reward(f.mean_accuracy(), f.consecutive("nfr"), f.context.reward_lambda),
+              "max", "family", "", "paper-style scalar reward: mean member accuracy - lambda * NFR"),
 ):
     register_objective(_objective)
 

@@ -128,13 +128,14 @@ def test_pick_rules_choose_from_the_front(tmp_path, tiny_supernet, tiny_run):
     F = np.array([f["objectives"] for f in result["front"]])
     accuracy = np.array([f["mean_accuracy"] for f in result["front"]])
     nfr = np.array([f["nfr"] for f in result["front"]])
-    assert make_picker("best:nf", columns)(F, accuracy, nfr) == int(np.argmin(F[:, 2]))
-    assert make_picker("reward:0", columns)(F, accuracy, nfr) == int(np.argmax(accuracy))
-    assert F[make_picker("pseudo-weights:1,0,0", columns)(F, accuracy, nfr), 0] == F[:, 0].min()  # ties: any of them
+    assert make_picker("best:nf", columns, reward_lambda=1.0)(F, accuracy, nfr) == int(np.argmin(F[:, 2]))
+    assert make_picker("reward:0", columns, reward_lambda=1.0)(F, accuracy, nfr) == int(np.argmax(accuracy))
+    chosen = make_picker("pseudo-weights:1,0,0", columns, reward_lambda=1.0)(F, accuracy, nfr)
+    assert F[chosen, 0] == F[:, 0].min()  # ties: any of them
     for bad, message in [("best:zz", "names no objective column"), ("pseudo-weights:1,2", "3 non-negative"),
                          ("knee", "unknown pick rule 'knee'; allowed:")]:
         with pytest.raises(ConfigError, match=message):
-            make_picker(bad, columns)
+            make_picker(bad, columns, reward_lambda=1.0)
 
 
 def test_without_the_nesting_constraint_families_are_free(tmp_path, tiny_supernet):
@@ -183,3 +184,28 @@ def test_worker_processes_give_the_identical_search(tmp_path, tiny_supernet, tin
     result = search(tiny_config(), tmp_path / "workers", progress=False, workers=2)
     straight = json.loads((tiny_run / "result.json").read_text())
     assert front_of(result) == sorted((tuple(f["members"]), tuple(f["objectives"])) for f in straight["front"])
+
+
+def test_reward_lambda_sets_the_pick_rule_as_well_as_the_objective(tmp_path, tiny_supernet):
+    """The same search (its objectives do not involve lambda) picks by --reward-lambda: 0 takes the most
+    accurate family of the front, 1000 all but the one with the fewest flips."""
+    import numpy as np
+
+    chosen = []
+    for lam in (0.0, 1000.0):
+        result = search(tiny_config(pick="reward", reward_lambda=lam, generations=2), tmp_path / f"r{lam}", progress=False)
+        accuracy = np.array([f["mean_accuracy"] for f in result.front])
+        nfr = np.array([f["nfr"] for f in result.front])
+        assert result.chosen == int(np.argmax(accuracy - lam * nfr))
+        chosen.append(result.front[result.chosen]["members"])
+    assert chosen[0] != chosen[1]  # lambda changed the pick (a lambda ignored would pick the same family twice)
+
+
+def test_progress_line_best_follows_each_objectives_direction():
+    from evolution.search import format_record
+
+    front = [[1.0, 5.0], [3.0, 2.0]]
+    record = {"generation": 1, "evaluations": 8, "subnets_computed": 3, "front_size": 2, "seconds": 0.1,
+              "columns": ["score", "cost"], "directions": ["max", "min"],
+              "population": [*({"front": True, "objectives": f} for f in front), {"front": False, "objectives": [9.0, 0.5]}]}
+    assert "best score 3  cost 2  " in format_record(record, 4)
