@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 
 from evolution.config import SearchConfig
 from regnas.data import load_data
+
 
 def _shared_data_folder() -> Path:
     """$REGNAS_SHARED_DATA, else ../shared/data beside the checkout, else the workplace's /work/shared/data."""
@@ -20,9 +22,6 @@ def _shared_data_folder() -> Path:
 
 SHARED_DATA = _shared_data_folder()
 TINY = {"C": 4, "N": 1}
-# One intra-op thread: results do not depend on the machine's core count, and a busy machine does not
-# slow the suite down by the factor oversubscribed OpenMP threads cost.
-torch.set_num_threads(1)
 
 
 def tiny_config(**overrides: object) -> SearchConfig:
@@ -34,11 +33,22 @@ def tiny_config(**overrides: object) -> SearchConfig:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def regnas_cache(tmp_path_factory) -> Path:
-    """Quick supernets are cached here, not in the user's ~/.cache."""
+def one_thread() -> Iterator[None]:
+    """One intra-op thread: results do not depend on the machine's core count, and a busy machine does not
+    slow the suite down by the factor oversubscribed OpenMP threads cost. Restored after the session."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def regnas_cache(tmp_path_factory) -> Iterator[Path]:
+    """Quick supernets are cached here, not in the user's ~/.cache; $REGNAS_CACHE is restored afterwards."""
     path = tmp_path_factory.mktemp("regnas-cache")
-    os.environ["REGNAS_CACHE"] = str(path)
-    return path
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGNAS_CACHE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,7 @@ def is_slice(small: torch.Tensor, large: torch.Tensor) -> bool:
 def test_nesting_is_proven_by_weights(tiny_supernet, rng):
     """For nested a ⊑ b every parameter of extract(a) is a slice of extract(b)'s same-named parameter,
     and for a conv1x1 under a conv3x3 it is exactly the centre tap."""
-    checked = 0
+    checked = 0  # tensors of searchable edges only: stem, reductions and head are shared by every arch
     for _ in range(20):
         small, large = SPACE.sample_family(2, rng)
         a, b = dict(tiny_supernet.extract(small).named_parameters()), dict(tiny_supernet.extract(large).named_parameters())
@@ -90,7 +90,7 @@ def test_nesting_is_proven_by_weights(tiny_supernet, rng):
             assert is_slice(tensor, b[name]), name
             if tensor.shape[-1] == 1 and b[name].shape[-1] == 3:
                 assert torch.equal(tensor, b[name][:, :, 1:2, 1:2])
-            checked += 1
+            checked += ".ops." in name  # blocks.<i>.ops.<edge>.<layer>: an edge's conv or BatchNorm
     assert checked > 100
 
 

@@ -33,9 +33,26 @@ def test_sandwich_trains_the_largest_and_a_nested_pair(rng):
     assert archs[0] == SPACE.largest() and SPACE.is_nested(archs[1], archs[2])
 
 
+def training_loss(supernet, data) -> float:
+    """Cross-entropy of the largest network and of the smallest convolutional one on the training images,
+    computed here (not read from the training log), with batch statistics as in training."""
+    import copy
+
+    model = copy.deepcopy(supernet).train()  # batch statistics; the copy keeps the caller's running stats
+    images, labels = next(data.batches(data.train, len(data.train)))
+    with torch.no_grad():
+        return sum(torch.nn.functional.cross_entropy(model(images, arch), labels).item()
+                   for arch in (SPACE.largest(), ("nor_conv_1x1",) * 6)) / 2
+
+
 def test_training_lowers_the_loss_and_is_seeded(small_data):
     config = TrainConfig(epochs=3, batch_size=64, seed=3)
-    a, b = train_supernet(fresh(), small_data, config, progress=False), train_supernet(fresh(), small_data, config, progress=False)
+    before = training_loss(fresh(), small_data)
+    log = []
+    a = train_supernet(fresh(), small_data, config, progress=False, on_epoch_end=log.append)
+    b = train_supernet(fresh(), small_data, config, progress=False)
+    assert training_loss(a, small_data) < before - 0.1
+    assert log[-1]["loss"] < log[0]["loss"]
     assert states_equal(a, b)
     c = train_supernet(fresh(), small_data, dataclasses.replace(config, seed=4), progress=False)
     assert not states_equal(a, c)
