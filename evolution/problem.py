@@ -30,6 +30,7 @@ class FamilyProblem(Problem):
         self.columns = [c for o in self.objectives for c in o.columns(context.member_names)]
         self.directions = [o.direction for o in self.objectives for _ in o.columns(context.member_names)]
         self.units = [o.unit for o in self.objectives for _ in o.columns(context.member_names)]
+        self.labels = [o.axis_label for o in self.objectives for _ in o.columns(context.member_names)]
         self.signs = np.array([-1.0 if d == "max" else 1.0 for d in self.directions])
         self.context: EvaluationContext | None = context
         self.evaluation_seconds = 0.0  # time inside _evaluate: the rest of a generation is pymoo's
@@ -41,6 +42,7 @@ class FamilyProblem(Problem):
         if columns != self.columns:
             raise ValueError(f"objective columns {columns} differ from the checkpoint's {self.columns}")
         self.context, self.objectives = context, list(objectives)
+        self.labels = [o.axis_label for o in self.objectives for _ in o.columns(context.member_names)]
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "context": None, "objectives": None}

@@ -99,7 +99,7 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
                               **{name: fn(correct[i], correct[j]) for name, fn in metrics.PAIR_METRICS.items()},
                               "nfr_ci95": [ci.low, ci.high]})
     info = {
-        "directions": problem.directions, "units": problem.units,
+        "directions": problem.directions, "units": problem.units, "labels": problem.labels,
         "space": session.space.name, "member_names": config.member_names, "nested": config.nested,
         "family_is_nested": session.space.is_chain(chosen_view.archs), "platforms": config.platforms,
         "objectives": config.objective_specs, "budgets": config.budgets, "pick": config.pick,

@@ -157,6 +157,7 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
         "columns": problem.columns,
         "directions": problem.directions,
         "units": problem.units,
+        "labels": problem.labels,
         "front_size": len(opt_keys),
         "population": population,
     }

@@ -26,6 +26,10 @@ class Objective:
 
     ``fn`` takes a ``FamilyView`` or a ``MemberView`` and returns a float in natural units; pymoo
     minimises, so ``direction="max"`` values are negated inside the problem and nowhere else.
+    The metadata has its home here: ``label`` (what a figure's axis calls it, default the name),
+    ``unit`` (``fraction`` is shown as a percentage, ``count`` with SI prefixes, anything else as
+    written, e.g. ``ms``) and ``direction``; the search records them per column in the history and
+    in result.json, and ``regnas.plot`` reads them from there.
     """
 
     name: str
@@ -34,12 +38,17 @@ class Objective:
     scope: Scope = "family"
     unit: str = ""
     description: str = ""
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in ("min", "max"):
             raise ConfigError(f"objective {self.name!r}: direction {self.direction!r} is not 'min' or 'max'")
         if self.scope not in ("member", "family"):
             raise ConfigError(f"objective {self.name!r}: scope {self.scope!r} is not 'member' or 'family'")
+
+    @property
+    def axis_label(self) -> str:
+        return self.label or self.name
 
     def columns(self, member_names: Sequence[str]) -> list[str]:
         return [f"{self.name}[{m}]" for m in member_names] if self.scope == "member" else [self.name]
@@ -69,12 +78,13 @@ def register_objective(objective: Objective, *, overwrite: bool = False) -> Obje
     return OBJECTIVES.register(objective.name, objective, overwrite=overwrite)
 
 
-def objective(name: str, *, direction: Direction = "min", scope: Scope = "family", unit: str = "",
+def objective(name: str, *, direction: Direction = "min", scope: Scope = "family", unit: str = "", label: str = "",
               overwrite: bool = False) -> Callable[[Callable[..., float]], Objective]:
     """Decorator registering a function as an objective: ``@objective("worst_nfr", scope="family")``."""
 
     def wrap(fn: Callable[..., float]) -> Objective:
-        return register_objective(Objective(name, fn, direction, scope, unit, (fn.__doc__ or "").strip()), overwrite=overwrite)
+        return register_objective(Objective(name, fn, direction, scope, unit, (fn.__doc__ or "").strip(), label),
+                                  overwrite=overwrite)
 
     return wrap
 
@@ -134,29 +144,34 @@ def _short(value: object) -> str:
 
 
 # ---- built-ins ----------------------------------------------------------------------------------
-def _flip_objective(metric: str, doc: str) -> Objective:
-    return Objective(metric, lambda family: family.consecutive(metric), "min", "family", "", doc)
+def _flip_objective(metric: str, unit: str, doc: str, label: str) -> Objective:
+    return Objective(metric, lambda family: family.consecutive(metric), "min", "family", unit, doc, label)
 
 
 for _objective in (
-    Objective("accuracy", lambda m: m.accuracy, "max", "member", "", "top-1 accuracy on the validation split"),
-    Objective("error", lambda m: m.error, "min", "member", "", "top-1 error (1 - accuracy) on the validation split"),
-    Objective("params", lambda m: m.params, "min", "member", "", "parameters of the extracted sub-network"),
-    Objective("flops", lambda m: m.flops, "min", "member", "", "FLOPs of one image through the extracted sub-network"),
-    Objective("latency", lambda m: m.latency_ms(), "min", "member", "ms", "latency of each member on its own platform"),
-    _flip_objective("nf", "negative flips of consecutive members (sum or max over pairs)"),
-    _flip_objective("nfr", "negative flip rate NF/N of consecutive members"),
-    _flip_objective("rel_nfr", "NFR relative to independent errors, (1-err_old)*err_new"),
-    _flip_objective("nfi", "share of the new member's errors that are negative flips"),
+    Objective("accuracy", lambda m: m.accuracy, "max", "member", "fraction", "top-1 accuracy on the validation split",
+              "top-1 accuracy"),
+    Objective("error", lambda m: m.error, "min", "member", "fraction", "top-1 error (1 - accuracy) on the validation split",
+              "top-1 error"),
+    Objective("params", lambda m: m.params, "min", "member", "count", "parameters of the extracted sub-network",
+              "parameters"),
+    Objective("flops", lambda m: m.flops, "min", "member", "count", "FLOPs of one image through the extracted sub-network",
+              "FLOPs"),
+    Objective("latency", lambda m: m.latency_ms(), "min", "member", "ms", "latency of each member on its own platform",
+              "latency"),
+    _flip_objective("nf", "count", "negative flips of consecutive members (sum or max over pairs)", "negative flips"),
+    _flip_objective("nfr", "fraction", "negative flip rate NF/N of consecutive members", "negative flip rate"),
+    _flip_objective("rel_nfr", "ratio", "NFR relative to independent errors, (1-err_old)*err_new", "relative NFR"),
+    _flip_objective("nfi", "fraction", "share of the new member's errors that are negative flips", "negative flip impact"),
     Objective("reward", lambda f: family_reward(f.mean_accuracy(), f.consecutive("nfr"), f.context.reward_lambda),
-              "max", "family", "", "paper-style scalar reward: mean member accuracy - lambda * NFR"),
+              "max", "family", "accuracy - λ·NFR", "paper-style scalar reward: mean member accuracy - lambda * NFR", "reward"),
 ):
     register_objective(_objective)
 
 
 def _latency_on(platform: str) -> Objective:
     return Objective(f"latency@{platform}", lambda member: member.latency_ms(platform), "min", "member", "ms",
-                     f"latency of each member on {platform}")
+                     f"latency of each member on {platform}", f"latency on {platform}")
 
 
 OBJECTIVE_FACTORIES.register("latency", _latency_on)

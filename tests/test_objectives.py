@@ -65,3 +65,23 @@ def test_user_objectives_from_python_and_from_module_function(tmp_path, monkeypa
         assert row["objectives"][2] == pytest.approx(max(row["objectives"][:2]))
     saved = json.loads((tmp_path / "run" / "result.json").read_text())
     assert saved["objectives"][1] == "my_objectives:worst_member_error"
+
+
+def test_an_objectives_label_unit_and_direction_reach_the_progress_line_history_and_plots(tmp_path, tiny_supernet, capsys):
+    from regnas.plot.load import load_run
+
+    @objective("mean_score", direction="max", unit="fraction", label="mean member accuracy")
+    def mean_score(family):
+        return family.mean_accuracy()
+
+    try:
+        search(tiny_config(objectives=["mean_score", "nf"], generations=1), tmp_path / "run", progress=True)
+    finally:
+        OBJECTIVES.unregister("mean_score")
+    record = json.loads((tmp_path / "run" / "history.jsonl").read_text().splitlines()[0])
+    assert (record["directions"], record["units"], record["labels"]) == (["max", "min"], ["fraction", "count"],
+                                                                        ["mean member accuracy", "negative flips"])
+    best = max(p["objectives"][0] for p in record["population"] if p["front"])
+    assert f"best mean_score {best:.4g}  nf " in capsys.readouterr().err
+    column = load_run(tmp_path / "run").columns[0]
+    assert column.axis_label == "mean member accuracy (%), higher is better" and column.arrow == "↑"

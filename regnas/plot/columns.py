@@ -35,29 +35,36 @@ class Quantity:
         return f"{value * self.scale:.4g}"
 
 
-# Fractions are shown as percentages and counts of parameters in millions; data stay in natural units.
 ARROWS_EXPLAINED = "↓ lower is better, ↑ higher is better"
-KNOWN_QUANTITIES: dict[str, Quantity] = {
-    "accuracy": Quantity("top-1 accuracy", 100.0, "%"),
-    "error": Quantity("top-1 error", 100.0, "%"),
-    "nf": Quantity("negative flips", 1.0, "count"),
-    "nfr": Quantity("negative flip rate", 100.0, "%"),
-    "rel_nfr": Quantity("relative NFR", 1.0, "ratio"),
-    "nfi": Quantity("negative flip impact", 100.0, "%"),
-    "params": Quantity("parameters", 1.0, "", engineering=True),
-    "flops": Quantity("FLOPs", 1.0, "", engineering=True),
-    "latency": Quantity("latency", 1.0, "ms"),
-    "reward": Quantity("reward", 1.0, "accuracy - λ·NFR"),
-}
+
+
+def quantity_of(label: str, unit: str) -> Quantity:
+    """How an objective's values are shown, from its label and unit (``regnas.objectives.Objective``):
+    fractions as percentages and counts with SI prefixes; data stay in natural units."""
+    if unit == "fraction":
+        return Quantity(label, 100.0, "%")
+    if unit == "count":
+        return Quantity(label, 1.0, "count", engineering=True)
+    return Quantity(label, 1.0, unit)
+
+
+def builtin_quantity(name: str) -> Quantity:
+    """The quantity of a registered objective (e.g. ``nfr`` for a colour bar that is no objective column)."""
+    from regnas.objectives import get_objective
+
+    objective = get_objective(name)
+    return quantity_of(objective.axis_label, objective.unit)
 
 
 @dataclass(frozen=True)
 class Column:
-    """One objective column of a run: its name, its direction ("min"/"max") and the unit the run recorded."""
+    """One objective column of a run: its name, and the direction, unit and label the run recorded
+    (from the objective; a run that recorded no label is described by its registered objective, if any)."""
 
     name: str
     direction: str
     recorded_unit: str = ""
+    recorded_label: str = ""
 
     @property
     def base(self) -> str:
@@ -71,11 +78,14 @@ class Column:
 
     @property
     def quantity(self) -> Quantity:
-        if self.base in KNOWN_QUANTITIES:
-            return KNOWN_QUANTITIES[self.base]
-        if self.base.startswith("latency@"):
-            return Quantity(f"latency on {self.base.partition('@')[2]}", 1.0, "ms")
-        return Quantity(self.base, 1.0, self.recorded_unit)
+        if self.recorded_label:
+            return quantity_of(self.recorded_label, self.recorded_unit)
+        from regnas.errors import RegnasError
+
+        try:
+            return builtin_quantity(self.base)
+        except RegnasError:  # a user objective of an older run: its name and recorded unit
+            return quantity_of(self.base, self.recorded_unit)
 
     @property
     def better(self) -> str:

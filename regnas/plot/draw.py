@@ -10,7 +10,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from regnas.plot.columns import KNOWN_QUANTITIES, Quantity, tick_formatter
+from regnas.plot.columns import Quantity, builtin_quantity, tick_formatter
 from regnas.plot.load import Run
 from regnas.plot.style import CHOSEN_COLOUR, FRONT_COLOUR, sequential_cmap
 
@@ -44,11 +44,11 @@ def front_colouring(run: Run) -> Colouring | None:
     front = run.front
     if front and all(f.nfr is not None for f in front):
         return Colouring(np.array([f.nfr for f in front], dtype=float), "family NFR on validation",
-                         KNOWN_QUANTITIES["nfr"])
+                         builtin_quantity("nfr"))
     names = run.column_names
     for name in ("nfr", "nf"):
         if name in names:
-            quantity = KNOWN_QUANTITIES[name]
+            quantity = builtin_quantity(name)
             return Colouring(run.front_objectives()[:, names.index(name)], f"family {name.upper()}", quantity)
     return None
 

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from regnas.plot.columns import KNOWN_QUANTITIES, tick_formatter
+from regnas.plot.columns import builtin_quantity, tick_formatter
 from regnas.plot.load import Run, RunFolderError, load_run
 from regnas.plot.style import matrix_cmap, new_figure, plot_style
 
@@ -72,7 +72,7 @@ def flip_matrix(result: Any) -> Figure:
         axes.spines[:].set_visible(False)
         bar = figure.colorbar(image, ax=axes, shrink=0.85, aspect=25)
         bar.set_label("NFR (%), lower is better")
-        bar.ax.yaxis.set_major_formatter(tick_formatter(KNOWN_QUANTITIES["nfr"]))
+        bar.ax.yaxis.set_major_formatter(tick_formatter(builtin_quantity("nfr")))
         samples = f"N = {data.samples} {data.split} images" if data.samples else f"{data.split} split"
         figure.suptitle(f"Negative flips of the chosen family ({samples})")
         figure.supxlabel("a flip: the old member is right and the new one wrong;\nabove the diagonal the new "

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from regnas.plot.columns import (ARROWS_EXPLAINED, KNOWN_QUANTITIES, Column, label_axis, member_quantity_label,
+from regnas.plot.columns import (ARROWS_EXPLAINED, Column, builtin_quantity, label_axis, member_quantity_label,
                                  tick_formatter)
 from regnas.plot.draw import Colouring, add_colourbar, draw_chain, draw_chosen, front_colouring, front_point_colours
 from regnas.plot.load import Run, load_run
@@ -176,7 +176,7 @@ def _members_panel(axes: Axes, run: Run) -> None:
     params = [m["params"] for m in family]
     accuracy = [m["validation_accuracy"] for m in family]
     draw_chain(axes, params, accuracy, [m["name"] for m in family])
-    accuracy_quantity, params_quantity = KNOWN_QUANTITIES["accuracy"], KNOWN_QUANTITIES["params"]
+    accuracy_quantity, params_quantity = builtin_quantity("accuracy"), builtin_quantity("params")
     axes.set_xlabel(member_quantity_label(params_quantity, "per member", "fewer is smaller"))
     axes.set_ylabel(member_quantity_label(accuracy_quantity, "validation", "higher is better"))
     axes.xaxis.set_major_formatter(tick_formatter(params_quantity))

@@ -8,7 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from regnas.budgets import parse_limit
-from regnas.plot.columns import KNOWN_QUANTITIES, member_quantity_label, tick_formatter
+from regnas.plot.columns import builtin_quantity, member_quantity_label, tick_formatter
 from regnas.plot.draw import draw_chain
 from regnas.plot.load import Run, RunFolderError, load_run
 from regnas.plot.style import SERIES_COLOURS, SERIES_MARKERS, new_figure, plot_style
@@ -67,7 +67,7 @@ def _platform_panel(axes: Axes, run: Run, platform: str) -> None:
         axes.axvline(budget, color="black", linestyle="--", lw=1.1, label=f"budget of the {platform} member: {budget:g} ms",
                      gid="budget")
     axes.set_xlabel(f"latency on {platform} (ms), lower is better")
-    accuracy_quantity = KNOWN_QUANTITIES["accuracy"]
+    accuracy_quantity = builtin_quantity("accuracy")
     axes.set_ylabel(member_quantity_label(accuracy_quantity, "validation", "higher is better"))
     axes.yaxis.set_major_formatter(tick_formatter(accuracy_quantity))
     axes.margins(0.2)  # room for the member names written beside their points

@@ -62,8 +62,9 @@ class Run:
     def columns(self) -> list[Column]:
         latest = self._latest
         units = latest.get("units") or [""] * len(latest["columns"])
-        return [Column(name, direction, unit) for name, direction, unit in
-                zip(latest["columns"], latest["directions"], units)]
+        labels = latest.get("labels") or [""] * len(latest["columns"])
+        return [Column(name, direction, unit, label) for name, direction, unit, label in
+                zip(latest["columns"], latest["directions"], units, labels)]
 
     @property
     def column_names(self) -> list[str]:
