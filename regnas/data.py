@@ -1,7 +1,6 @@
 """Image data sets: the embedded CIFAR-10 subset, full CIFAR-10, Fashion-MNIST and npz files, split four ways."""
 from __future__ import annotations
 
-import codecs
 import gzip
 import io
 import pickle
@@ -17,6 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from regnas.errors import DataError
+from regnas.safe_pickle import ArraysOnlyUnpickler
 
 DATASETS = ("default", "cifar10", "fashion-mnist", "npz")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -299,32 +299,10 @@ def _read_jpeg_npz_unchecked(path: Path) -> tuple[np.ndarray, np.ndarray, np.nda
         )
 
 
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists, str, bytes, numbers and numpy arrays, and nothing else: the CIFAR-10 batch
-    files are pickles, and a crafted pickle would otherwise run any code it names when loaded."""
-
-    # What numpy arrays (and Python 2 byte strings read under Python 3) pickle as; each only builds data.
-    _ALLOWED = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("numpy.core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],
-        ("numpy._core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],
-        ("numpy.core.numeric", "_frombuffer"): np.zeros(1).__reduce_ex__(5)[0],
-        ("numpy._core.numeric", "_frombuffer"): np.zeros(1).__reduce_ex__(5)[0],
-        ("_codecs", "encode"): codecs.encode,
-    }
-
-    def find_class(self, module: str, name: str) -> object:
-        try:
-            return self._ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name} is not an array or plain data") from None
-
-
 def _unpickle_batch(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
-            batch = _ArraysOnlyUnpickler(handle, encoding="latin1").load()
+            batch = ArraysOnlyUnpickler(handle, encoding="latin1").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
         raise DataError(f"{str(path)!r} is not a CIFAR-10 batch file (regnas unpickles only arrays and plain "
                         f"data from it): {error}") from None
