@@ -59,8 +59,10 @@ class RunLock:
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
         self._fd: int | None = None
+        self._made_folder = False
 
     def __enter__(self) -> RunLock:
+        self._made_folder = not self.run_dir.exists()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # not inherited by child processes (PEP 446)
@@ -75,9 +77,16 @@ class RunLock:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the only descriptor releases the lock
-            self._fd = None
+        if self._fd is None:
+            return
+        # A search that failed before writing anything (bad data path, missing supernet) leaves no
+        # folder behind, if it made the folder. Unlinking while locked: a search starting on the same
+        # new folder at this instant is refused (it finds the lock held) or makes a new one.
+        if exc_type is not None and self._made_folder and [p.name for p in self.run_dir.iterdir()] == [LOCK_FILE]:
+            (self.run_dir / LOCK_FILE).unlink()
+            self.run_dir.rmdir()
+        os.close(self._fd)  # closing the only descriptor releases the lock
+        self._fd = None
 
 
 def _try_lock(fd: int) -> bool:
