@@ -19,7 +19,7 @@ from evolution.duplicates import CanonicalDuplicateElimination
 from evolution.mutation import RandomResetMutation
 from evolution.repair import NestedChainRepair
 from evolution.result import SearchResult, build_result
-from evolution.run_folder import RunLock, check_run_options, claim_new_run
+from evolution.run_folder import CHECKPOINT, RunLock, check_run_options, claim_new_run  # CHECKPOINT: for callers
 from evolution.sampling import NestedFamilySampling
 from evolution.session import Session, build_session, check_config
 from regnas.errors import CheckpointError, ConfigError
@@ -87,7 +87,6 @@ def search(
 def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: bool,
          on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path) -> SearchResult:
     session = build_session(config, cache_dir, progress=progress, workers=workers)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
     if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "
@@ -118,7 +117,8 @@ def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: b
             if on_generation is not None:
                 on_generation(record)
     except KeyboardInterrupt:
-        session.evaluator.save_cache()
+        if history or cache_dir != run_dir:  # a run stopped before its first generation leaves no run files
+            session.evaluator.save_cache()
         session.evaluator.close()
         if history:
             print(f"\ninterrupted after generation {len(history)}; continue with: regnas-evolve --resume {run_dir}",
@@ -180,6 +180,8 @@ def write_checkpoint(run_dir: Path, config: SearchConfig, algorithm: Algorithm, 
     payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "generation": len(history),
                "algorithm": algorithm, "history": history, "supernet_checksum": session.evaluator.checksum}
     session.evaluator.save_cache()
+    # config.json comes with the first checkpoint: a run stopped before it leaves no run file to refuse a restart.
+    atomic_write_json(run_dir / "config.json", config.to_dict())
     write_search_checkpoint(run_dir, payload)
     atomic_write_text(run_dir / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 

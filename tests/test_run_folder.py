@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evolution.run_folder import RunLock
+from evolution.run_folder import RunLock, run_files
 from evolution.search import search
 from regnas.cli import evolve
 from regnas.errors import ConfigError, RunFolderError
@@ -110,7 +110,7 @@ def test_ctrl_c_before_the_first_generation_prints_no_traceback_and_no_resume_ad
     assert process.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "--resume" not in err and "nothing to resume" in err, err
-    assert not (run_dir / "checkpoint.pkl").exists()
+    assert run_files(run_dir) == []  # nothing that would stop the search from starting again
 
 
 def test_a_locked_run_folder_is_refused(tmp_path):
