@@ -14,9 +14,10 @@ import torch
 
 
 def run_once(cache: Path, out: Path, trains: bool) -> dict:
+    """The default run; ``trains``: with --no-pretrained, so that it trains (and caches) a quick supernet."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from regnas.cli.evolve import main; raise SystemExit(main())",
-                    "--space", "nasbench201", "--out", str(out), "--quiet"],
+                    "--space", "nasbench201", "--out", str(out), "--quiet", *(["--no-pretrained"] if trains else [])],
                    env={**os.environ, "REGNAS_CACHE": str(cache)}, check=True)
     total = time.perf_counter() - start
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
@@ -42,16 +43,16 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="where the runs go (default: a temporary folder)")
     args = parser.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="regnas-bench-"))
-    cold = run_once(work / "cache", work / "cold", trains=True)
-    warm = run_once(work / "cache", work / "warm", trains=False)  # reuses the supernet from the cache
-    for name, r in (("cold cache (trains the supernet)", cold), ("warm cache", warm)):
+    shipped = run_once(work / "cache", work / "default", trains=False)  # the shipped supernet: what users run
+    cold = run_once(work / "cache", work / "cold", trains=True)  # --no-pretrained: trains a quick supernet
+    for name, r in (("default (shipped supernet)", shipped), ("--no-pretrained, cold cache (trains)", cold)):
         other = r["total_s"] - r["training_s"] - r["search_s"]
         print(f"{name}: total {r['total_s']:.0f}s = training {r['training_s']:.0f}s + search {r['search_s']:.0f}s "
               f"(evaluation {r['evaluation_s']:.0f}s, pymoo and bookkeeping {r['pymoo_overhead_s']:.1f}s) "
               f"+ start-up, data and final report {other:.0f}s; {r['subnets_evaluated']} subnets evaluated "
               f"for {r['evaluations']} family evaluations")
-    print("chosen family:", json.dumps(cold["family"]), "NFR", cold["nfr"])
-    assert cold["family"] == warm["family"], "the warm run must reproduce the cold one"
+    for name, r in (("default", shipped), ("--no-pretrained", cold)):
+        print(f"chosen family ({name}):", json.dumps(r["family"]), "NFR", r["nfr"])
 
 
 if __name__ == "__main__":
