@@ -185,11 +185,10 @@ def test_resume_refuses_every_flag_but_generations_quiet_and_workers(flags, name
 
 
 def test_resume_checks_raised_generations_against_the_bound(tmp_path, capsys):
-    from evolution.search import CHECKPOINT
+    from evolution.checkpoint import write_search_checkpoint
 
-    import dill
-
-    (tmp_path / CHECKPOINT).write_bytes(dill.dumps({"format": "regnas-search/1", "config": SearchConfig().to_dict()}))
+    write_search_checkpoint(tmp_path, {"format": "regnas-search/1", "config": SearchConfig().to_dict(), "generation": 1,
+                                       "algorithm": None, "history": [], "supernet_checksum": ""})
     err = refused("regnas-evolve", ["--resume", str(tmp_path), "--generations", str(10**9)], capsys)
     assert f"generations must be between 1 and 100,000, got {10**9}" in err
 
