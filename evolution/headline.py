@@ -129,9 +129,11 @@ def train_standalone(out: Path, archs: list[str], data: ImageData, settings: Hea
     for name, (arch, config, old) in runs.items():
         path = folder / f"{name}.pt"
         identity = ModelIdentity.of(SPACE, arch, supernet_settings)
-        if path.exists() and load_model(path, SPACE)[1].get("epochs") == config.epochs:
-            models[name] = load_model(path, SPACE)[0].eval()
-            continue
+        if path.exists():
+            model, meta = load_model(path, SPACE)
+            if meta.get("epochs") == config.epochs:  # finished: reuse; otherwise train_model resumes it
+                models[name] = model
+                continue
         _log(progress, f"seed {seed}: training {name} ({arch}) alone, {config.method}, {config.epochs} epochs -> {path}")
         model = build_model(SPACE, arch, supernet_settings, init_seed=seed)
         models[name] = train_model(model, data, config, old=models[old] if old else None, checkpoint=path,
