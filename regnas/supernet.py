@@ -1,6 +1,7 @@
 """Weight-sharing supernet training for any space: sampling rules, seeded loop, atomic resumable checkpoints."""
 from __future__ import annotations
 
+import functools
 import math
 import pickle
 import sys
@@ -16,7 +17,9 @@ from torch import nn
 from tqdm import tqdm
 
 from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
+from regnas import distributed
 from regnas.data import ImageData
+from regnas.device import check_amp, resolve_device, to_device
 from regnas.errors import CheckpointError, ConfigError
 from regnas.io import atomic_write
 from search_spaces.base import Arch, SearchSpace
@@ -127,6 +130,8 @@ def train_supernet(
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, float]], None] | None = None,
     archs: Sequence[Arch | str] | None = None,
+    device: str | torch.device = "cpu",
+    amp: bool = False,
 ) -> Supernet:
     """Train ``supernet`` in place; with ``checkpoint``, save after every epoch and resume from it if present.
 
@@ -138,13 +143,28 @@ def train_supernet(
     augmentation from a ``torch.Generator`` seeded with ``seed``; both are saved in the checkpoint,
     so an interrupted run resumes to the same weights as an uninterrupted one. ``on_epoch_end`` is
     called with the epoch's log line after its checkpoint is written (logging, early stopping).
+
+    ``device``: where the weights and batches live (``auto``, ``cpu``, ``cuda[:N]``); ``amp``: float16 autocast
+    with a gradient scaler (GPUs only). Inside a ``torch.distributed`` process group (``torchrun``) the supernet
+    trains data-parallel with DDP: ``batch_size`` is the global batch split over the ranks, every rank draws the
+    same paths from the same seed, rank 0 writes the checkpoint, and every rank ends each epoch with rank 0's
+    BatchNorm statistics, so all ranks hold identical weights.
     """
     space = supernet.space
     rule = SAMPLING_RULES[config.sampling]
+    device = resolve_device(device)
+    check_amp(amp, device)
+    world = distributed.current_world()
+    if world is not None:
+        distributed.check_same_everywhere(world, "the training settings", asdict(config))
+    supernet.to(device)
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    steps_per_epoch = (math.ceil(len(data.train) / config.batch_size) if world is None
+                       else distributed.steps_per_epoch(len(data.train), config.batch_size, world))
     optimizer, scheduler = sgd_cosine(supernet.parameters(), config, steps_per_epoch)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    precision = functools.partial(torch.autocast, device.type, dtype=torch.float16, enabled=amp)
     paths = None if archs is None else [space.to_str(space.parse(a)) for a in archs]
     state = TrainState()
     if checkpoint is not None and Path(checkpoint).exists():
@@ -163,39 +183,58 @@ def train_supernet(
                 f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
             )
         load_weights(supernet, saved, checkpoint)
+        supernet.to(device)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         rng.bit_generator.state = saved["numpy_rng"]
         generator.set_state(saved["torch_rng"])
         state = TrainState(epoch=saved["epoch"], log=saved["log"])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    parallel = distributed.wrap(supernet, device) if world is not None else None
+    main = world is None or world.is_main
     supernet.train()
     for epoch in range(state.epoch, config.epochs):
         start, total_loss, seen = time.perf_counter(), 0.0, 0
-        batches = data.batches(data.train, config.batch_size, generator=generator, augment=True)
-        bar = epoch_bar(batches, steps_per_epoch, epoch, config.epochs, progress)
+        batches = (data.batches(data.train, config.batch_size, generator=generator, augment=True) if world is None else
+                   distributed.shard_batches(data, data.train, config.batch_size, world, seed=config.seed, epoch=epoch))
+        bar = epoch_bar(batches, steps_per_epoch, epoch, config.epochs, progress and main)
         for images, labels in bar:
+            images, labels = to_device(images, labels, device)
             optimizer.zero_grad(set_to_none=True)
             step_archs = rule(space, rng) if archs is None else archs
-            for arch in step_archs:
-                loss = loss_fn(supernet(images, arch), labels) / len(step_archs)
-                loss.backward()
+            if parallel is None:  # one path at a time: the graphs of a step never coexist
+                for arch in step_archs:
+                    with precision():
+                        loss = loss_fn(supernet(images, arch), labels) / len(step_archs)
+                    scaler.scale(loss).backward()
+                    total_loss += loss.item() * len(labels)
+            else:  # one forward over all paths, so DDP reduces the step's gradients once
+                with precision():
+                    loss = sum(loss_fn(out, labels) for out in parallel(images, step_archs)) / len(step_archs)
+                scaler.scale(loss).backward()
                 total_loss += loss.item() * len(labels)
+            scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP_NORM)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             seen += len(labels)
             bar.set_postfix(loss=f"{total_loss / seen:.3f}")
+        if world is not None:
+            distributed.sync_buffers(supernet)
+            total_loss, seen = distributed.sum_over_ranks(total_loss, seen)
         state.epoch = epoch + 1
         state.log.append({"epoch": state.epoch, "loss": total_loss / seen, "seconds": time.perf_counter() - start,
                           "lr": scheduler.get_last_lr()[0]})
-        if progress:
+        if progress and main:
             print_epoch(state.log[-1], config.epochs)
-        if checkpoint is not None:
+        if checkpoint is not None and main:
             save_checkpoint(checkpoint, supernet, train_config=config, archs=paths, data=data.describe(), epoch=state.epoch,
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
-                            torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__))
+                            torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__),
+                            world_size=1 if world is None else world.size, amp=amp)
+        distributed.barrier()  # no rank runs ahead of the checkpoint a resume would start from
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
     supernet.eval()

@@ -1,13 +1,18 @@
 """regnas-train: weight-sharing training of a space's supernet, seeded and resumable."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
+from regnas import distributed
 from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
 from regnas.data import DATASETS, load_data
+from regnas.device import DEVICE_CHOICES, check_amp, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
 from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, train_supernet
@@ -31,6 +36,11 @@ def parser() -> ArgumentParser:
     p.add_argument("--seed", type=arg_type(int, SEED), default=0)
     p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500,
                    help="training images held out for BN calibration")
+    p.add_argument("--device", default="cpu", help=f"{DEVICE_CHOICES} (auto: a GPU when there is one)")
+    p.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast, gradient scaling; GPUs only)")
+    p.add_argument("--nproc", type=arg_type(int, Range(1, 1024)), default=1,
+                   help="train data-parallel over this many processes on this machine (DDP through torchrun: "
+                        "gloo on CPUs, NCCL with --device cuda, one GPU per process)")
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -57,15 +67,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(args.setting, [k for k in space.supernet_defaults if k not in ("num_classes", "in_channels")])
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, momentum=args.momentum,
                          weight_decay=args.weight_decay, sampling=args.sampling, seed=args.seed)
+    device = resolve_device(args.device)
+    check_amp(args.amp, device)
     check_writable(args.out, folder=False)
     data = load_data(args.dataset, args.data_path, seed=args.seed, calibration_size=args.calibration_size)
     space.check_image_size(data.image_size)
+    distributed.per_rank_batch(config.batch_size, args.nproc)
+    if args.nproc > 1 and not distributed.launched():  # bad input was refused above, in this one process
+        return relaunch(args.nproc, sys.argv[1:] if argv is None else list(argv))
+    world = None
+    if distributed.launched():
+        device = distributed.rank_device(device)
+        world = distributed.init_world(device)
+        distributed.per_rank_batch(config.batch_size, world.size)
+    main_rank = world is None or world.is_main
     supernet = space.supernet(**{**settings, "num_classes": data.num_classes, "in_channels": data.in_channels},
                               init_seed=args.seed)
     out = Path(args.out)
-    print(f"training {space.name} supernet ({', '.join(f'{k}={v}' for k, v in supernet.settings.items())}) on "
-          f"{data.name} ({len(data.train)} images), {config.epochs} epochs of {config.sampling} sampling -> {out}",
-          file=sys.stderr)
-    train_supernet(supernet, data, config, checkpoint=out, progress=not args.quiet)
-    print(f"wrote {out} (checksum {supernet.checksum()})")
+    if main_rank:
+        ranks = "" if world is None else f", {world.size} processes ({world.backend})"
+        print(f"training {space.name} supernet ({', '.join(f'{k}={v}' for k, v in supernet.settings.items())}) on "
+              f"{data.name} ({len(data.train)} images), {config.epochs} epochs of {config.sampling} sampling on "
+              f"{device}{ranks} -> {out}", file=sys.stderr)
+    try:
+        train_supernet(supernet, data, config, checkpoint=out, progress=not args.quiet, device=device, amp=args.amp)
+    finally:
+        if world is not None:
+            torch.distributed.destroy_process_group()
+    if main_rank:
+        print(f"wrote {out} (checksum {supernet.checksum()})")
     return 0
+
+
+def relaunch(nproc: int, argv: list[str]) -> int:
+    """Run this same command in ``nproc`` processes with torchrun's launcher (one node, a free local port).
+
+    The launcher's API rather than the ``torchrun`` command line: its parser would take ``--nproc`` for an
+    abbreviation of its own ``--nproc-per-node``. Each rank reports its own bad input; the exit code is the worst.
+    """
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # as torchrun does: each process must not take every core
+    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=f"regnas-train-{os.getpid()}",
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    try:
+        elastic_launch(config, sys.executable)("-m", "regnas.cli.train", *argv)
+    except ChildFailedError as error:
+        return max(failure.exitcode for failure in error.failures.values())
+    return 0
+
+if __name__ == "__main__":  # torchrun starts each rank as `python -m regnas.cli.train`
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Data-parallel supernet training with torch.distributed: the process group, the data shards and the DDP wrapper."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+
+from regnas.data import ImageData, Split, random_crop_flip
+from regnas.errors import ConfigError
+from search_spaces.base import Arch
+
+# The variables torchrun (torch.distributed.run) sets in every process it starts.
+LAUNCH_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place among the training processes."""
+
+    rank: int
+    size: int
+    local_rank: int
+    backend: str
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 writes checkpoints and prints progress."""
+        return self.rank == 0
+
+
+def launched() -> bool:
+    """True in a process started by torchrun (or anything that sets its environment variables)."""
+    return all(name in os.environ for name in LAUNCH_VARIABLES)
+
+
+def rank_device(device: torch.device) -> torch.device:
+    """On GPUs each process of a node takes the GPU of its local rank; on CPUs all share the CPU."""
+    if device.type != "cuda":
+        return device
+    local = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    torch.cuda.set_device(local)
+    return local
+
+
+def init_world(device: torch.device) -> World:
+    """Join the process group torchrun describes: NCCL when every rank has its GPU, gloo on CPUs."""
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+                 backend=dist.get_backend())
+
+
+def current_world() -> World | None:
+    """The process group this process already belongs to (initialised by the caller), else None."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return None
+    return World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+                 backend=dist.get_backend())
+
+
+def check_same_everywhere(world: World, what: str, value: object) -> None:
+    """Every rank must train with the same settings (seed above all: it draws the paths of every step)."""
+    values: list[object] = [None] * world.size
+    dist.all_gather_object(values, value)
+    if any(v != values[0] for v in values):
+        raise ConfigError(f"the training processes disagree on {what}: {values}; start every rank with the same flags")
+
+
+def per_rank_batch(batch_size: int, processes: int) -> int:
+    """``batch_size`` is the global batch: the same optimisation recipe on any number of processes."""
+    if batch_size % processes:
+        raise ConfigError(f"batch size {batch_size} is not divisible by the {processes} training processes; "
+                          f"use a multiple of {processes}")
+    return batch_size // processes
+
+
+def steps_per_epoch(split_size: int, batch_size: int, world: World) -> int:
+    shard = -(-split_size // world.size)  # DistributedSampler pads every shard to this length
+    return -(-shard // per_rank_batch(batch_size, world.size))
+
+
+def shard_batches(data: ImageData, split: Split, batch_size: int, world: World, *, seed: int,
+                  epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """This rank's augmented batches of one epoch: a ``DistributedSampler`` shard (``set_epoch``: a new order each
+    epoch, the same on every rank), crops and flips from a generator seeded by (seed, epoch, rank), so a run
+    resumed at an epoch boundary draws exactly what the uninterrupted run drew."""
+    sampler = DistributedSampler(range(len(split)), num_replicas=world.size, rank=world.rank, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    order = torch.as_tensor(list(sampler), dtype=torch.long)
+    generator = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch, world.rank]).generate_state(1)[0]))
+    size = per_rank_batch(batch_size, world.size)
+    for start in range(0, len(order), size):
+        index = order[start : start + size]
+        yield data.normalize(random_crop_flip(split.images[index], generator)), split.labels[index]
+
+
+class Paths(nn.Module):
+    """All paths of one step in a single forward, so DDP sees one graph (and finds the weights none of them used)."""
+
+    def __init__(self, supernet: nn.Module) -> None:
+        super().__init__()
+        self.supernet = supernet
+
+    def forward(self, images: torch.Tensor, archs: Sequence[Arch]) -> list[torch.Tensor]:
+        return [self.supernet(images, arch) for arch in archs]
+
+
+def wrap(supernet: nn.Module, device: torch.device) -> DistributedDataParallel:
+    """DDP over every path of a step; parameters start as rank 0's (DDP broadcasts them)."""
+    return DistributedDataParallel(Paths(supernet), device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=True)
+
+
+def sum_over_ranks(*values: float) -> list[float]:
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def sync_buffers(module: nn.Module) -> None:
+    """BatchNorm running statistics follow each rank's own batches; end every epoch with rank 0's everywhere,
+    so all ranks hold the same state (DDP broadcasts buffers only at the start of a forward)."""
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
