@@ -149,10 +149,15 @@ def family_correct(supernet, data: ImageData, archs: list[str]) -> list[np.ndarr
         return [evaluator.correct(a) for a in archs]
 
 
+def row_rng(seed: int, row: str, purpose: str) -> np.random.Generator:
+    """The bootstrap draws of one row: the same whichever rows are done, so a partial table agrees with the final."""
+    return np.random.default_rng([seed, ROWS.index(row), ("interval", "reduction").index(purpose)])
+
+
 def describe_row(row: str, seed: int, archs: list[str], correct: list[np.ndarray], platforms: tuple[str, ...],
-                 rng: np.random.Generator, origin: str) -> dict[str, Any]:
+                 origin: str) -> dict[str, Any]:
     old, new = correct
-    interval = metrics.bootstrap_interval(metrics.negative_flip_rate, old, new, rng=rng)
+    interval = metrics.bootstrap_interval(metrics.negative_flip_rate, old, new, rng=row_rng(seed, row, "interval"))
     members = [{"platform": p, "arch": a, "accuracy": metrics.accuracy(c), "latency_ms": float(get_platform(p).predict(a))}
                for p, a, c in zip(platforms, archs, correct)]
     return {"row": row, "seed": seed, "origin": origin, "members": members,
@@ -160,8 +165,7 @@ def describe_row(row: str, seed: int, archs: list[str], correct: list[np.ndarray
             "nfr_ci95": [interval.low, interval.high]}
 
 
-def reductions(rows: list[dict[str, Any]], correct: dict[str, list[np.ndarray]], seed: int,
-               rng: np.random.Generator) -> list[dict[str, Any]]:
+def reductions(rows: list[dict[str, Any]], correct: dict[str, list[np.ndarray]], seed: int) -> list[dict[str, Any]]:
     """REG-NAS's relative NFR reduction against every other row of one seed, with a paired bootstrap interval."""
     ours = correct["reg-nas"]
     by_row = {r["row"]: r for r in rows}
@@ -169,7 +173,8 @@ def reductions(rows: list[dict[str, Any]], correct: dict[str, list[np.ndarray]],
     for row in ROWS:
         if row == "reg-nas" or row not in correct:
             continue
-        interval = metrics.bootstrap_interval(metrics.relative_nfr_reduction, *ours, *correct[row], rng=rng)
+        interval = metrics.bootstrap_interval(metrics.relative_nfr_reduction, *ours, *correct[row],
+                                              rng=row_rng(seed, row, "reduction"))
         gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(by_row["reg-nas"]["members"], by_row[row]["members"])]
         out.append({"seed": seed, "against": row, "reduction": interval.estimate, "ci95": [interval.low, interval.high],
                     "accuracy_gap": gaps})
@@ -191,9 +196,19 @@ def run_headline(data_path: str | Path, out: str | Path, settings: HeadlineSetti
     supernet, supernet_file = obtain_supernet(out, data0, settings, supernet_path, progress)
     supernet_settings = {k: v for k, v in supernet.settings.items()}
     rows, reduction_rows, timings = [], [], {"supernet_s": time.perf_counter() - start}
+    identity = {"path": str(supernet_file), "checksum": supernet.checksum(), **supernet.identity()}
+
+    def write(seed_rows: list[dict[str, Any]], seed_reductions: list[dict[str, Any]], complete: bool) -> dict[str, Any]:
+        summary = {"settings": {**asdict(settings), "seeds": list(settings.seeds), "platforms": list(settings.platforms)},
+                   "supernet": identity, "rows": rows + seed_rows, "reductions": reduction_rows + seed_reductions,
+                   "timings": {**timings, "total_s": time.perf_counter() - start}, "data_path": str(data_path),
+                   "complete": complete}
+        atomic_write_json(out / "headline.json", summary)
+        write_report(out, summary)
+        return summary
+
     for seed in settings.seeds:
         data = data0 if seed == 0 else load_headline_data(data_path, settings, seed)
-        rng = np.random.default_rng(seed)
         searched = {row: run_search(out, row, seed, data_path, settings, supernet_file, progress) for row in SEARCHES}
         reference = searched["shared-unconstrained"]["front"][searched["shared-unconstrained"]["chosen"]]
         picks = {"shared-unconstrained": reference["members"],
@@ -201,6 +216,11 @@ def run_headline(data_path: str | Path, out: str | Path, settings: HeadlineSetti
                  "reg-nas": pick_at_accuracy(searched["reg-nas"]["front"], reference["mean_accuracy"],
                                              settings.accuracy_tolerance)["members"]}
         correct = {row: family_correct(supernet, data, archs) for row, archs in picks.items()}
+        # The rows of the supernet alone are final now: a run stopped during the long trainings keeps them.
+        done = [describe_row(row, seed, picks[row], correct[row], settings.platforms, "supernet") for row in picks]
+        write(done, reductions(done, correct, seed), complete=False)
+        if on_step is not None:
+            on_step(f"seed {seed}: supernet rows")
         alone = train_standalone(out, picks["shared-unconstrained"], data, settings, seed, supernet_settings, progress)
         correct["independent"] = [alone["device"], alone["cloud"]]
         correct["focal-distillation"] = [alone["device"], alone["cloud-fd"]]
@@ -214,16 +234,10 @@ def run_headline(data_path: str | Path, out: str | Path, settings: HeadlineSetti
                  "reg-nas+finetune": picks["reg-nas"]}
         origin = {"independent": "trained alone", "focal-distillation": "trained alone (cloud: PCT loss)",
                   "reg-nas+finetune": "supernet, fine-tuned"}
-        seed_rows = [describe_row(row, seed, archs[row], correct[row], settings.platforms, rng,
-                                  origin.get(row, "supernet")) for row in ROWS]
+        seed_rows = [describe_row(row, seed, archs[row], correct[row], settings.platforms, origin.get(row, "supernet"))
+                     for row in ROWS]
         rows += seed_rows
-        reduction_rows += reductions(seed_rows, correct, seed, rng)
+        reduction_rows += reductions(seed_rows, correct, seed)
         if on_step is not None:
             on_step(f"seed {seed}")
-    timings["total_s"] = time.perf_counter() - start
-    summary = {"settings": {**asdict(settings), "seeds": list(settings.seeds), "platforms": list(settings.platforms)},
-               "supernet": {"path": str(supernet_file), "checksum": supernet.checksum(), **supernet.identity()},
-               "rows": rows, "reductions": reduction_rows, "timings": timings, "data_path": str(data_path)}
-    atomic_write_json(out / "headline.json", summary)
-    write_report(out, summary)
-    return summary
+    return write([], [], complete=True)

@@ -44,6 +44,8 @@ def to_markdown(summary: dict[str, Any]) -> str:
              f"{settings['name']} settings, seeds {settings['seeds']}; test split of {settings['test_size']} images.", "",
              f"| row | seed | {device} acc | {cloud} acc | {device} ms | {cloud} ms | NF | NFR [95% CI] | rel_NFR | NFI |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+    if not summary.get("complete", True):
+        lines[:0] = ["**Partial: the rows done so far.** The same command continues the run.", ""]
     for r in summary["rows"]:
         d, c = r["members"]
         lines.append(f"| {r['row']} | {r['seed']} | {_pct(d['accuracy'])} | {_pct(c['accuracy'])} | "

@@ -49,6 +49,7 @@ def search(
     on_generation: Callable[[dict], None] | None = None,
     workers: int = 1,
     cache_dir: str | Path | None = None,
+    device: str = "cpu",
 ) -> SearchResult:
     """Run (or resume) a search into ``run_dir`` and return its result.
 
@@ -63,6 +64,8 @@ def search(
     does not depend on it; from a script, guard the call with ``if __name__ == "__main__":``).
     ``cache_dir`` keeps the evaluation cache elsewhere than in ``run_dir`` (searches that share a supernet
     and data can share one; its key covers everything that determines a prediction).
+    ``device`` runs the sub-networks (and trains a quick supernet) there: ``auto``, ``cpu`` or ``cuda[:N]``
+    (``regnas.evaluate.Evaluator`` says how a GPU's predictions can differ from a CPU's).
     """
     run_dir = Path(run_dir)
     check_run_options(resume=resume, overwrite=overwrite)
@@ -81,12 +84,12 @@ def search(
         else:
             claim_new_run(run_dir, overwrite=overwrite)
         return _run(config, run_dir, saved, progress=progress, on_generation=on_generation, workers=workers,
-                    cache_dir=Path(cache_dir) if cache_dir is not None else run_dir)
+                    cache_dir=Path(cache_dir) if cache_dir is not None else run_dir, device=device)
 
 
 def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: bool,
-         on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path) -> SearchResult:
-    session = build_session(config, cache_dir, progress=progress, workers=workers)
+         on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path, device: str) -> SearchResult:
+    session = build_session(config, cache_dir, progress=progress, workers=workers, device=device)
     if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "

@@ -13,6 +13,7 @@ from evolution.genome import FamilyGenome
 from regnas.budgets import Budget, check_feasible, check_order, latency_function, make_budgets
 from evolution.problem import FamilyProblem
 from regnas.data import ImageData, load_data
+from regnas.device import resolve_device
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import Evaluator
 from regnas.io import check_readable_file
@@ -51,7 +52,8 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *, progress: bool) -> tuple[Supernet, Path]:
+def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *, progress: bool,
+                    device: str = "cpu") -> tuple[Supernet, Path]:
     """The checkpoint given by ``config.supernet``, else a shipped one trained for these settings on this data
     (``config.pretrained``), else a quick supernet trained once and cached."""
     if config.supernet:
@@ -76,6 +78,8 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
     train = TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
                         sampling=config.train_sampling, seed=config.seed)
     identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
+    if resolve_device(device).type != "cpu":  # other kernels, other weights: kept apart from the CPU's
+        identity["device"] = resolve_device(device).type
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir() / "supernets" / f"{space.name}-{digest}.pt"
     try:
@@ -89,8 +93,8 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
     if progress:
         print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)
-    train_supernet(supernet, data, train, checkpoint=path, progress=progress)  # resumes a partial checkpoint
-    return supernet, path
+    train_supernet(supernet, data, train, checkpoint=path, progress=progress, device=device)  # resumes a partial one
+    return supernet.cpu(), path
 
 
 def check_config(config: SearchConfig) -> None:
@@ -133,17 +137,19 @@ def check_latency_objectives(config: SearchConfig) -> None:
                               f"{', '.join(config.platforms)}")
 
 
-def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1) -> Session:
+def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1,
+                  device: str = "cpu") -> Session:
     """Load data and supernet and wire the evaluator, objectives and budgets (names and budget feasibility
-    are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results)."""
+    are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results);
+    ``device``: where sub-networks run."""
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
     space.check_image_size(data.image_size)
     objectives = [get_objective(spec) for spec in config.objective_specs]
-    supernet, supernet_path = obtain_supernet(config, space, data, progress=progress)
+    supernet, supernet_path = obtain_supernet(config, space, data, progress=progress, device=device)
     evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=predictions_dir,
-                          workers=workers)
+                          workers=workers, device=device)
     latency_ms = latency_function(space, config.platforms) if config.platforms else None
     budgets = make_budgets(config.member_names, config.platforms, config.budgets)
     context = EvaluationContext(space, evaluator, ModelStats(supernet, data.image_size), config.member_names,

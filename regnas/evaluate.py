@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from regnas.data import ImageData, Split
+from regnas.device import resolve_device
 from regnas.fast_eval import SubnetEngine, batch_norms
 from regnas.io import atomic_write
 from regnas.metrics import PackedCorrect, correctness
@@ -51,6 +52,10 @@ class Evaluator:
     calibration split (``regnas.fast_eval.SubnetEngine`` says why the faster path keeps them exact).
     ``workers > 1`` lets ``evaluate_many`` spread the sub-networks it has not seen over that many
     spawned processes (same predictions; call ``close`` or use ``with`` to stop them early).
+    ``device`` is where sub-networks run (``auto``, ``cpu``, ``cuda[:N]``). The tie check makes the fast pass
+    agree with the exact path on the same device; a GPU's kernels round differently from the CPU's, so a GPU
+    run and a CPU run can differ on samples within rounding of a tie (and then pick different families).
+    Their predictions are cached apart.
     """
 
     def __init__(
@@ -62,13 +67,17 @@ class Evaluator:
         batch_size: int = 500,
         cache_dir: str | Path | None = None,
         workers: int = 1,
+        device: str | torch.device = "cpu",
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
         if batch_size < 1 or workers < 1:
             raise ValueError(f"batch_size ({batch_size}) and workers ({workers}) must be positive")
+        self.device = resolve_device(device)
+        if workers > 1 and self.device.type != "cpu":
+            raise ValueError(f"workers ({workers}) spread CPU evaluation; on {self.device} evaluate in one process")
         # A private copy: recalibration rewrites BatchNorm buffers, the caller's supernet stays as it is.
-        self.supernet = copy.deepcopy(supernet).eval()
+        self.supernet = copy.deepcopy(supernet).eval().to(self.device)
         self.space = supernet.space
         self.data = data
         self.split_name = split
@@ -78,8 +87,9 @@ class Evaluator:
         self.workers = workers
         self.checksum = supernet.checksum()
         # Normalise once: every sub-network reads the same tensors (elementwise, so chunking changes no bit).
-        calibration = [x for x, _ in data.batches(data.calibration, len(data.calibration))]
-        self.engine = SubnetEngine(self.supernet, calibration, data.normalize(self.split.images), batch_size=batch_size)
+        calibration = [x.to(self.device) for x, _ in data.batches(data.calibration, len(data.calibration))]
+        self.engine = SubnetEngine(self.supernet, calibration, data.normalize(self.split.images).to(self.device),
+                                   batch_size=batch_size)
         self._pool = None
         self._cache: dict[str, np.ndarray] = {}
         self.cache_key = self._cache_key()
@@ -144,6 +154,8 @@ class Evaluator:
     def _cache_key(self) -> str:
         digest = hashlib.sha256()
         digest.update(f"{PREDICTIONS_FORMAT}|{self.space.name}|{self.checksum}|{self.split_name}|".encode())
+        if self.device.type != "cpu":  # other kernels, other rounding: a GPU's predictions are cached apart
+            digest.update(f"device={self.device.type}|".encode())
         # Recalibration: cumulative BatchNorm statistics (momentum None) over these batches, in this order.
         digest.update(f"recalibration=cumulative,batches={len(self.engine.calibration)}|".encode())
         for batch in self.engine.calibration:

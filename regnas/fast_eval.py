@@ -95,7 +95,7 @@ class SubnetEngine:
         with intra_op_threads(self.options.threads), torch.inference_mode():
             self.recalibrate(arch)
             if not self.options.channels_last:
-                return self._exact_argmax(arch, self.bounds).numpy().astype(np.int16)
+                return self._exact_argmax(arch, self.bounds).cpu().numpy().astype(np.int16)
             predicted, uncertain = [], []
             for start, stop in self.bounds:
                 x = self.inputs[start:stop].contiguous(memory_format=torch.channels_last)
@@ -106,7 +106,7 @@ class SubnetEngine:
             recheck = torch.cat(uncertain)
             if len(recheck):
                 result[recheck] = self._recompute(arch, recheck)
-            return result.numpy().astype(np.int16)
+            return result.cpu().numpy().astype(np.int16)
 
     def recalibrate(self, arch: Arch) -> None:
         """Population statistics of the calibration images along ``arch``: cumulative averaging
@@ -125,7 +125,7 @@ class SubnetEngine:
     def _near_tie(self, logits: torch.Tensor) -> torch.Tensor:
         """Samples whose fast prediction is not beyond doubt (a NaN margin counts as doubtful)."""
         if logits.shape[1] < 2:
-            return torch.zeros(len(logits), dtype=torch.bool)
+            return torch.zeros(len(logits), dtype=torch.bool, device=logits.device)
         top2 = logits.topk(2, dim=1).values
         return ~(top2[:, 0] - top2[:, 1] > self.options.tie_tolerance * (1 + top2[:, 0].abs()))
 

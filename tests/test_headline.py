@@ -38,8 +38,33 @@ def headline(tmp_path_factory, shared_data):
                        supernet_settings={"C": 4, "N": 1}, supernet_epochs=1, model_epochs=1, finetune_epochs=1,
                        population=6, generations=2)
     out = tmp_path_factory.mktemp("headline")
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_supernet_rows(step: str) -> None:
+        if step.endswith("supernet rows"):
+            raise Stop
+
+    with pytest.raises(Stop):  # stopped before the stand-alone trainings: the rows done so far are on disk
+        run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False,
+                     on_step=stop_after_supernet_rows)
+    partial = json.loads((out / "headline.json").read_text())
     summary = run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False)
-    return out, summary, settings
+    return out, summary, settings, partial
+
+
+def test_a_stopped_run_keeps_its_rows_and_the_final_table_agrees(headline):
+    out, summary, _, partial = headline
+    assert partial["complete"] is False and summary["complete"] is True
+    assert [r["row"] for r in partial["rows"]] == ["shared-unconstrained", "nesting-only", "reg-nas"]
+    final = {r["row"]: r for r in summary["rows"]}
+    for row in partial["rows"]:  # the same numbers, bootstrap intervals included
+        assert row == final[row["row"]]
+    final_reductions = {r["against"]: r for r in summary["reductions"]}
+    for r in partial["reductions"]:
+        assert r == final_reductions[r["against"]]
+    assert "Partial" not in (out / "headline.md").read_text()
 
 
 def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
@@ -47,7 +72,7 @@ def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
     from evolution.headline import load_headline_data
     from regnas.supernet import load_supernet
 
-    out, summary, settings = headline
+    out, summary, settings, _ = headline
     assert [r["row"] for r in summary["rows"]] == list(ROWS)
     data = load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", settings, 0)
     supernet = load_supernet(out / "supernet.pt")
@@ -65,7 +90,7 @@ def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
 
 
 def test_reductions_follow_from_the_rows(headline):
-    _, summary, _ = headline
+    _, summary, _, _ = headline
     by_row = {r["row"]: r for r in summary["rows"]}
     assert {r["against"] for r in summary["reductions"]} == set(ROWS) - {"reg-nas"}
     for r in summary["reductions"]:
@@ -76,7 +101,7 @@ def test_reductions_follow_from_the_rows(headline):
 
 
 def test_the_table_and_figure_are_written(headline):
-    out, summary, _ = headline
+    out, summary, _, _ = headline
     with open(out / "headline.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["row"] for r in rows] == list(ROWS)
@@ -86,7 +111,7 @@ def test_the_table_and_figure_are_written(headline):
 
 
 def test_a_second_run_reuses_every_step(headline, shared_data):
-    out, summary, settings = headline
+    out, summary, settings, _ = headline
     again = run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", out, settings, progress=False)
     assert again["rows"] == summary["rows"]
 

@@ -12,11 +12,12 @@ from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
 from regnas.checks import Range, arg_type
 from regnas.cli.common import ArgumentParser, entry_point
+from regnas.device import DEVICE_CHOICES, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
 
 MAX_WORKERS = 1024
-RESUME_FLAGS = ("resume", "generations", "quiet", "workers")  # everything else is the run's own, fixed
+RESUME_FLAGS = ("resume", "generations", "quiet", "workers", "device")  # everything else is the run's own, fixed
 QUICK_SUPERNET_FLAGS = {"C": "--C", "N": "--N", "train_epochs": "--train-epochs"}
 
 EPILOG = """examples:
@@ -64,9 +65,11 @@ def parser() -> ArgumentParser:
     p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
     p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
     p.add_argument("--validation-size", type=int, help="held-out images used for fitness")
-    p.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)), default=min(2, os.cpu_count() or 1),
-                   help="processes evaluating sub-networks (default: 2, or 1 on a 1-core machine); "
-                        "the result does not depend on it")
+    p.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)),
+                   help="processes evaluating sub-networks on the CPU (default: 2, or 1 on a 1-core machine or a "
+                        "GPU); the result does not depend on it")
+    p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES}: where sub-networks run (auto: a GPU when "
+                                                    "there is one)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -121,7 +124,7 @@ def check_resume_flags(p: ArgumentParser, args) -> None:
              if action.dest not in (*RESUME_FLAGS, "help") and getattr(args, action.dest) != action.default]
     if given:
         raise ConfigError(f"{', '.join(given)} cannot be given with --resume: a resumed run keeps the settings it "
-                          f"started with; only --generations, --quiet and --workers may be given")
+                          f"started with; only --generations, --quiet, --workers and --device may be given")
 
 
 @entry_point("regnas-evolve")
@@ -143,8 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_writable(run_dir, folder=True, what="--resume" if args.resume else "--out")
+    device = resolve_device(args.device)
+    if args.workers is not None and args.workers > 1 and device.type != "cpu":
+        raise ConfigError(f"--workers {args.workers} spreads CPU evaluation; on {device} sub-networks run in one "
+                          "process: drop --workers or use --device cpu")
+    workers = args.workers or (min(2, os.cpu_count() or 1) if device.type == "cpu" else 1)
     result = search(config, run_dir, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
-                    workers=args.workers)
+                    workers=workers, device=str(device))
     print(result.summary())
     print(f"wrote {run_dir}/ (result.json, report.html, pareto.csv, pareto.png, history.jsonl, config.json) "
           f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
