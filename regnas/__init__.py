@@ -32,6 +32,7 @@ _EXPORTS = {
     "build_model": "regnas.standalone",
     "save_model": "regnas.standalone",
     "load_model": "regnas.standalone",
+    "export_family": "regnas.export",
     "LatencyTable": "regnas.latency",
     "get_platform": "regnas.latency.platforms",
     "list_platforms": "regnas.latency.platforms",

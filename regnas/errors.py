@@ -45,3 +45,7 @@ class InfeasibleBudgetError(ConfigError):
 
 class RunFolderError(RegnasError, ValueError):
     """A run folder is in use by another search, or holds a run that would be overwritten."""
+
+
+class ExportError(RegnasError, ValueError):
+    """A member could not be exported, or an exported model does not reproduce what its search reported."""
