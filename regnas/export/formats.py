@@ -56,7 +56,9 @@ def write_onnx(program: torch.export.ExportedProgram, path: Path) -> None:
                           external_data=False, verbose=False)
     model = onnx.load(str(path))
     for value in [*model.graph.input, *model.graph.output]:  # the trace names the batch axis s0, s77, ...
-        value.type.tensor_type.shape.dim[0].dim_param = BATCH_AXIS
+        axis = value.type.tensor_type.shape.dim[0]
+        if axis.HasField("dim_param"):
+            axis.dim_param = BATCH_AXIS
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(path))
 

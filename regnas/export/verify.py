@@ -110,8 +110,7 @@ def verify(source: ExportSource, files: Mapping[tuple[str, str], Path],
     checks = []
     format_predictions: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for (name, fmt), path in files.items():
-        runner: Runner = RUNNERS[fmt](path)
-        logits = {s: run_batched(runner, inputs[s], size) for s in SPLITS}
+        logits = run_file(name, fmt, path, inputs, size)
         checks.append(compare_logits(name, fmt, logits, ref_logits[name], labels))
         member = source.member(name)
         for split in SPLITS:
@@ -123,6 +122,18 @@ def verify(source: ExportSource, files: Mapping[tuple[str, str], Path],
         mixed = {name: exported.get(name, ref_predictions[name]) for name in ref_predictions}
         pairs += check_pairs(source, fmt, mixed, labels[flips_split], flips_split, only=sorted(exported))
     return Verification(ATOL, RTOL, {s: len(labels[s]) for s in SPLITS}, flips_split, reference_correct, checks, pairs)
+
+
+def run_file(name: str, fmt: str, path: Path, inputs: Mapping[str, torch.Tensor], batch_size: int) -> dict[str, np.ndarray]:
+    """Logits of an exported file on every split, read back by its own runtime; a file that does not load or run
+    is one line naming it (runtimes raise many types)."""
+    try:
+        runner: Runner = RUNNERS[fmt](path)
+        return {s: run_batched(runner, inputs[s], batch_size) for s in SPLITS}
+    except Exception as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ExportError(f"member {name!r}: its {fmt} file does not run on the validation and test images: "
+                          f"{type(error).__name__} {reason}".rstrip()) from None
 
 
 def compare_logits(name: str, fmt: str, logits: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],
