@@ -26,6 +26,9 @@ from regnas.metrics import negative_flips
 ATOL = 1e-4
 RTOL = 1e-4
 SPLITS = ("validation", "test")
+# The check runs on the CPU; a search evaluated on a GPU (regnas-evolve --device) can differ from it on samples
+# within rounding of a tie (see regnas.evaluate.Evaluator), which is then the likelier cause of a mismatch.
+GPU_NOTE = " (or the search ran on a GPU, whose rounding can flip a prediction that is within rounding of a tie)"
 REPORTED = {"validation": "validation_accuracy", "test": "accuracy"}
 
 
@@ -104,7 +107,7 @@ def verify(source: ExportSource, files: Mapping[tuple[str, str], Path],
             if right != reported:
                 raise ExportError(f"member {member.name!r}: the sub-network recalibrated from the supernet gets {right} "
                                   f"of {len(labels[split])} {split} images right, the run reported {reported}; "
-                                  "the supernet or the data differ from the search's")
+                                  f"the supernet or the data differ from the search's{GPU_NOTE}")
         reference_correct[member.name] = counts
     flips_split = str(source.result.get("flips_split", "test"))
     pairs = check_pairs(source, "pytorch", ref_predictions, labels[flips_split], flips_split)
@@ -168,6 +171,6 @@ def check_pairs(source: ExportSource, fmt: str, predictions: Mapping[str, Mappin
         if nf != int(flip["nf"]):
             where = "PyTorch's recalibrated members" if fmt == "pytorch" else f"the {fmt} files"
             raise ExportError(f"{flip['old']} -> {flip['new']}: {where} give NF {nf} on the {split} split, "
-                              f"the run reported {flip['nf']}")
+                              f"the run reported {flip['nf']}{GPU_NOTE if fmt == 'pytorch' else ''}")
         pairs.append(PairCheck(flip["old"], flip["new"], fmt, nf, int(flip["nf"])))
     return pairs
