@@ -84,7 +84,15 @@ class PackedCorrect:
         """NF with self as old: popcount(old & ~new). Padding bits are zero in ``old``, so they never count."""
         if new.n != self.n:
             raise ValueError(f"models evaluated on different sample counts: {self.n} and {new.n}")
-        return int(np.bitwise_count(self.bits & ~new.bits).sum())
+        return int(packed_negative_flips(self.bits, new.bits))
+
+
+def packed_negative_flips(old_bits: np.ndarray, new_bits: np.ndarray) -> np.ndarray:
+    """NF of many pairs at once: rows of packed correctness bits (any unsigned width, zero padding), old then new.
+
+    ``popcount(old & ~new)`` summed over each row's last axis; padding is zero in ``old``, so it never counts.
+    """
+    return np.bitwise_count(old_bits & ~new_bits).sum(axis=-1, dtype=np.int64)
 
 
 def relative_nfr_reduction(old_a: np.ndarray, new_a: np.ndarray, old_b: np.ndarray, new_b: np.ndarray) -> float:
