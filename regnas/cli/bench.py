@@ -42,6 +42,16 @@ def parser() -> ArgumentParser:
     exact.add_argument("--limit", type=arg_type(int, Range(1)), help="evaluate only the first K functional keys of a fixed order "
                                                  "(tests, partial runs); the front is then over their architectures")
     exact.add_argument("--quiet", action="store_true")
+    eff = sub.add_parser("efficiency", help="replay searches (NSGA-II, SMS-EMOA, random search; several seeds) on "
+                                            "a finished exact-front folder: HV / exact HV per distinct sub-network")
+    eff.add_argument("--exact", required=True, help="a finished regnas-bench exact-front folder (its cache is replayed)")
+    eff.add_argument("--out", required=True, help="folder: curves.json, efficiency.json/.md/.png, default-run/")
+    eff.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0,1,2,3,4)")
+    eff.add_argument("--generations", type=arg_type(int, Range(1)), default=50,
+                     help="generations per search (default 50; at least the default run's 12)")
+    eff.add_argument("--algorithms", default="nsga2,smsemoa,random",
+                     help="registered algorithms and 'random' (default nsga2,smsemoa,random)")
+    eff.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -62,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "exact-front":
         return exact_front_command(args)
+    if args.command == "efficiency":
+        return efficiency_command(args)
     from evolution.headline import FULL, QUICK, run_headline
 
     settings = QUICK if args.quick else FULL
@@ -95,6 +107,27 @@ def exact_front_command(args) -> int:
           f"feasible families, {summary['front_points']:,} front points, hypervolume {summary['hypervolume']:.6f} "
           f"(reference: worst value of each objective); {summary['seconds']['total']:.0f} s")
     print(f"wrote {args.out}/ (front.csv, front.json, summary.json)", file=sys.stderr)
+    return 0
+
+
+def efficiency_command(args) -> int:
+    from evolution.algorithms import ALGORITHMS
+    from evolution.efficiency import RANDOM
+    from evolution.efficiency_run import read_exact, run_efficiency
+
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    for name in algorithms:
+        if name != RANDOM:
+            ALGORITHMS.get(name)  # an unknown name: one line listing the registered ones
+    if not algorithms:
+        raise ConfigError(f"--algorithms {args.algorithms!r} names no algorithm")
+    seeds = parse_seeds(args.seeds)
+    read_exact(Path(args.exact))
+    check_writable(args.out, folder=True)
+    run_efficiency(args.exact, args.out, algorithms=algorithms, seeds=seeds, generations=args.generations,
+                   progress=not args.quiet)
+    print((Path(args.out) / "efficiency.md").read_text())
+    print(f"wrote {args.out}/ (efficiency.md, efficiency.json, efficiency.png, curves.json, default-run/)", file=sys.stderr)
     return 0
 
 
