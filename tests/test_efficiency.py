@@ -60,6 +60,8 @@ def test_position_against_a_hand_made_front():
     assert off["gap"]["nf"] == pytest.approx(12.0)  # (0.25, 0.25, 0) is no worse in both errors
     assert off["gap"]["error[a]"] == pytest.approx(0.1)  # (0.2, 0.3, 10)
     assert off["epsilon"] == pytest.approx(-0.05)  # (0.25, 0.25, 0): 0.05 better in both errors, 0.12 in NF / 100
+    near = position(np.array([0.3, 0.3, 4.0]), front, columns, 100)
+    assert near["epsilon"] == pytest.approx(-0.04)  # (0.25, 0.25, 0): NF 4 better, i.e. 0.04 of the reference NF
 
 
 def test_summary_medians_and_thresholds():
