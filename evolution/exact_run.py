@@ -101,17 +101,16 @@ def evaluate_keys(evaluator: Evaluator, archs: list[Arch], *, workers: int, prog
 
 def family_space(session: Session, enum: Enumeration, evaluated: int) -> FamilySpace:
     """The enumeration's arrays, with only the first ``evaluated`` keys counted as evaluated."""
-    from regnas.latency import get_platform
-    from regnas.latency.bounds import gene_indices
-
-    space = session.space
-    codes = gene_indices(space)
+    space, latency_ms = session.space, session.context.latency_ms
     ok = []
     for budget in session.budgets:
         if budget.kind != "latency":
             raise ConfigError(f"the exact front needs latency budgets (priced for every architecture by its table); "
                               f"got {budget.name}")
-        ok.append(get_platform(budget.platform).predict_many(codes) <= budget.limit)
+        # The search's own prices and constraint (a pymoo constraint is met at <= 0), so that a family is
+        # feasible here exactly when it is feasible in a search.
+        cost = np.array([latency_ms(a, budget.platform) for a in enum.archs])
+        ok.append(budget.excess(cost) <= 0)
     key_index = np.where(enum.arch_key < evaluated, enum.arch_key, -1)
     correct = [session.evaluator.correct(a) for a in enum.representative[:evaluated]]
     return FamilySpace.from_correct(np.array([space.footprint(a) for a in enum.archs]), key_index, ok[0], ok[1], correct)

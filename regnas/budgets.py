@@ -55,7 +55,11 @@ class Budget:
         return float(member.params if self.kind == "params" else member.flops)
 
     def violation(self, family: FamilyView) -> float:
-        return self.cost(family) / self.limit - 1.0
+        return float(self.excess(self.cost(family)))
+
+    def excess(self, cost):
+        """The relative constraint value of a cost (float or array): ``cost / limit - 1``, feasible where <= 0."""
+        return cost / self.limit - 1.0
 
 
 def parse_limit(text: str, where: str = "budget") -> tuple[str, float]:
