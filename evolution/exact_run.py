@@ -15,10 +15,10 @@ from evolution.exact_front import ExactFront, FamilySpace, exact_front
 from evolution.hypervolume import hypervolume, reference_point
 from evolution.run_folder import RunLock
 from evolution.session import Session, build_session, check_config
+from regnas.budgets import ENUMERATION_LIMIT
 from regnas.errors import ConfigError
 from regnas.evaluate import Evaluator
 from regnas.io import atomic_write_json, atomic_write_text
-from regnas.budgets import ENUMERATION_LIMIT
 from search_spaces.base import Arch
 
 ORDER_SEED = 0  # the fixed order of functional keys (--limit K takes the first K): a seeded permutation
@@ -165,7 +165,7 @@ def run_exact_front(out: str | Path, *, workers: int = 1, limit: int | None = No
     return summary
 
 
-def front_rows(front: ExactFront, enum: Enumeration, session: Session, columns: list[str]) -> list[dict]:
+def front_rows(front: ExactFront, enum: Enumeration, session: Session) -> list[dict]:
     to_str = session.space.to_str
     return [{"members": [to_str(enum.archs[front.small[i]]), to_str(enum.archs[front.large[i]])],
              "objectives": front.objectives()[i].tolist(), "families": int(front.families[i])}
@@ -173,7 +173,7 @@ def front_rows(front: ExactFront, enum: Enumeration, session: Session, columns: 
 
 
 def write_front(out: Path, front: ExactFront, enum: Enumeration, session: Session, columns: list[str]) -> None:
-    rows = front_rows(front, enum, session, columns)
+    rows = front_rows(front, enum, session)
     atomic_write_json(out / "front.json", {"columns": columns, "validation_samples": front.n, "front": rows})
     text = io.StringIO()
     writer = csv.writer(text)

@@ -126,3 +126,15 @@ def test_bad_input_is_one_line(tmp_path, capsys, argv, message):
     assert bench_main(["exact-front", "--out", str(tmp_path / "x"), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_command_resumes_from_its_cache(tmp_path, capsys):
+    """The default problem through the command line: a second run computes nothing again."""
+    out = tmp_path / "exact"
+    assert bench_main(["exact-front", "--out", str(out), "--limit", "3", "--quiet"]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    assert (first["keys_evaluated"], first["keys_computed_now"], first["complete"]) == (3, 3, False)
+    assert bench_main(["exact-front", "--out", str(out), "--limit", "5", "--quiet"]) == 0
+    second = json.loads((out / "summary.json").read_text())
+    assert (second["keys_evaluated"], second["keys_computed_now"]) == (5, 2)
+    assert "exact front over the first 5 of 10,405 functional keys" in capsys.readouterr().out
