@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from regnas.checks import NON_NEGATIVE, PROBABILITY, SEED, Range, check_fields
 from regnas.errors import ConfigError
+from search_spaces import DEFAULT_SPACE, get_space
 
 DEFAULT_OBJECTIVES = ("error", "nf")
 # The default family problem: a phone model and a cloud model, each under a latency budget on its own
@@ -28,7 +29,6 @@ RANGES: dict[str, Range] = {
     "crossover_prob": PROBABILITY,
     "mutation_prob_var": PROBABILITY,
     "reward_lambda": NON_NEGATIVE,
-    "supernet_settings": Range(1),
     "train_epochs": Range(1),
     "train_batch_size": Range(1),
     "calibration_size": Range(1),
@@ -40,9 +40,9 @@ RANGES: dict[str, Range] = {
 
 @dataclass
 class SearchConfig:
-    """Defaults give the quick CPU run of ``regnas-evolve --space nasbench201`` on the embedded data."""
+    """Defaults give the quick CPU run of ``regnas-evolve`` (the default space) on the embedded data."""
 
-    space: str = "nasbench201"
+    space: str = DEFAULT_SPACE
     dataset: str = "default"
     data_path: str | None = None
     seed: int = 0
@@ -64,7 +64,9 @@ class SearchConfig:
     pick: str = "pseudo-weights"
     supernet: str | None = None
     pretrained: bool = True  # without --supernet: a shipped supernet of these settings and data, if any
-    supernet_settings: dict[str, int] = field(default_factory=lambda: {"C": 8, "N": 1})
+    # Of the quick supernet trained (or the shipped one found) without --supernet; None: the space's quick
+    # settings, and the settings given are merged over those (checked against the space's declared settings).
+    supernet_settings: dict[str, int] | None = None
     train_epochs: int = 15
     train_batch_size: int = 128
     train_sampling: str = "sandwich"
@@ -75,6 +77,8 @@ class SearchConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, RANGES)
+        space = get_space(self.space)
+        self.supernet_settings = {**space.quick_settings, **space.check_settings(self.supernet_settings or {})}
         if self.objectives is not None and not self.objectives:
             raise ConfigError("objectives is an empty list; name at least one objective, or leave it out for the default")
         if self.platforms is None and self.budgets is None and self.members in (None, 2):

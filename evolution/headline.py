@@ -23,9 +23,9 @@ from regnas.io import atomic_write_json
 from regnas.latency import get_platform
 from regnas.standalone import ModelIdentity, build_model, load_model, predict
 from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, train_supernet
-from search_spaces import get_space
+from search_spaces import DEFAULT_SPACE, get_space
 
-SPACE = "nasbench201"
+SPACE = DEFAULT_SPACE
 # The rows, in the order of the table. The searched rows differ only in nesting and objectives.
 ROWS = ("independent", "focal-distillation", "shared-unconstrained", "nesting-only", "reg-nas", "reg-nas+finetune")
 SEARCHES = {"shared-unconstrained": (False, ["error"]), "nesting-only": (True, ["error"]), "reg-nas": (True, ["error", "nf"])}
@@ -39,7 +39,7 @@ class HeadlineSettings:
     train_images: int | None  # stratified subset of the training split (None: all of it)
     validation_size: int
     test_size: int
-    supernet_settings: dict[str, int] = field(default_factory=lambda: {"C": 8, "N": 1})
+    supernet_settings: dict[str, int] = field(default_factory=lambda: get_space(SPACE).quick_settings)
     supernet_epochs: int = 10
     model_epochs: int = 10  # stand-alone training (independent, focal distillation), from scratch
     finetune_epochs: int = 3  # joint fine-tuning of the REG-NAS family in the supernet

@@ -1,4 +1,7 @@
-"""Errors regnas raises for bad input: each message is one line naming the value and what is allowed."""
+"""Errors regnas raises for bad input: each message is one line naming the value and what is allowed.
+
+Part of the base layer (with ``regnas.registry`` and ``regnas.io``): imports nothing of regnas, so the
+search spaces may import it without importing the library."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -41,6 +44,10 @@ class ConfigError(RegnasError, ValueError):
 
 class InfeasibleBudgetError(ConfigError):
     """A latency (or other) budget that no architecture of the space can meet."""
+
+
+class LatencyTableError(RegnasError, ValueError):
+    """A latency table is malformed, belongs to another space or settings, or lacks a key asked for."""
 
 
 class RunFolderError(RegnasError, ValueError):

@@ -4,13 +4,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from regnas.errors import ConfigError, InvalidArchError
 
+if TYPE_CHECKING:
+    from search_spaces.latency import KeyScheme, ProfilingHooks
+
 Arch = tuple  # one value per gene, in the order of SearchSpace.genes; hashable
+# Settings every supernet has, set from the data (classes, image channels); these values stand in where no
+# data is at hand (latency tables price networks of 3-channel images and 10 classes unless told otherwise).
+DATA_SETTINGS: Mapping[str, int] = {"num_classes": 10, "in_channels": 3}
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,32 @@ class Gene:
             ) from None
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A size setting of a space's networks (``--setting NAME=VALUE``): an integer of at least ``low``, with
+    the value of the published reference network, the quick CPU default of a search, and the tiny value
+    of the contract tests."""
+
+    name: str
+    help: str
+    reference: int
+    quick: int
+    test: int
+    low: int = 1
+
+    def check(self, value: Any, space: str) -> int:
+        """``value`` (an int, or its text from the command line) if allowed, else ConfigError naming it."""
+        allowed = f"an integer >= {self.low}"
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ConfigError(f"{space} setting {self.name}={value!r} is not an integer; allowed: {allowed}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < self.low:
+            raise ConfigError(f"{space} setting {self.name}={value!r} is out of range; allowed: {allowed}")
+        return int(value)
+
+
 class SearchSpace(ABC):
     """A space of architectures sharing one supernet, ordered by weight nesting (``a ⊑ b``).
 
@@ -41,8 +73,54 @@ class SearchSpace(ABC):
 
     name: str
     genes: tuple[Gene, ...]
-    supernet_defaults: Mapping[str, Any]  # settings of the reference supernet (e.g. NAS-Bench-201's C=16, N=5)
+    settings: tuple[Setting, ...]  # what --setting may set (e.g. NAS-Bench-201's C and N), with their defaults
     image_multiple: int = 1  # the networks take square images whose side is a positive multiple of this
+    test_input_shape: tuple[int, int, int] = (3, 32, 32)  # the input of the contract tests' networks
+
+    # ---- settings ----------------------------------------------------------------------------
+    @property
+    def reference_settings(self) -> dict[str, int]:
+        """The published network's settings (e.g. NAS-Bench-201's C=16, N=5): what latency tables price."""
+        return {s.name: s.reference for s in self.settings}
+
+    @property
+    def supernet_defaults(self) -> dict[str, Any]:
+        """The reference settings and the data stand-ins: every setting a supernet takes."""
+        return {**self.reference_settings, **DATA_SETTINGS}
+
+    @property
+    def quick_settings(self) -> dict[str, int]:
+        """The small networks a search trains on a CPU when no settings are given."""
+        return {s.name: s.quick for s in self.settings}
+
+    @property
+    def test_settings(self) -> dict[str, int]:
+        """The tiny networks of the contract tests."""
+        return {s.name: s.test for s in self.settings}
+
+    def check_settings(self, values: Mapping[str, Any]) -> dict[str, int]:
+        """``values`` with each key a declared setting and each value allowed, else ConfigError naming it."""
+        declared = {s.name: s for s in self.settings}
+        out = {}
+        for key, value in values.items():
+            if key not in declared:
+                raise ConfigError(f"unknown {self.name} setting {key!r}; allowed: {', '.join(declared) or '(none)'}")
+            out[key] = declared[key].check(value, self.name)
+        return out
+
+    def parse_settings(self, items: Sequence[str]) -> dict[str, int]:
+        """``["C=16", "N=5"]`` (repeatable ``--setting KEY=VALUE``) -> checked settings; a key given twice is refused."""
+        out: dict[str, Any] = {}
+        for item in items:
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                raise ConfigError(f"setting {item!r} is not KEY=VALUE; {self.name} settings: "
+                                  f"{', '.join(s.name for s in self.settings) or '(none)'}")
+            if key in out:
+                raise ConfigError(f"setting {key} is given twice ({key}={out[key]}, {item}); give it once")
+            out[key] = value
+        return self.check_settings(out)
 
     # ---- genes -------------------------------------------------------------------------------
     @property
@@ -148,6 +226,15 @@ class SearchSpace(ABC):
     @abstractmethod
     def layers(self, arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> list[str]:
         """The op keys a per-op latency table prices for this architecture (one per executed op)."""
+
+    def key_schemes(self) -> Mapping[str, KeyScheme]:
+        """This space's own latency key schemes by name; ``ops`` (from ``layers``) and ``arch`` (one key per
+        architecture) exist for every space, and a space may give a faster ``ops`` here."""
+        return {}
+
+    def profiling_hooks(self) -> ProfilingHooks | None:
+        """What ``regnas-profile`` needs to time this space's ops and networks; None: it cannot be profiled."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, genes={self.n_genes})"

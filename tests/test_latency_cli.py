@@ -22,7 +22,7 @@ def test_lut_fit_writes_a_validated_table(shared_data, tmp_path, capsys):
 
 def test_profile_tiny_network_with_validation(tmp_path, capsys):
     out = tmp_path / "here.json"
-    code = profile(["--out", str(out), "--C", "4", "--N", "1", "--image-size", "8", "--repeats", "3", "--warmup", "1", "--validate", "3"])
+    code = profile(["--out", str(out), "--setting", "C=4", "--setting", "N=1", "--image-size", "8", "--repeats", "3", "--warmup", "1", "--validate", "3"])
     printed = capsys.readouterr().out
     assert code == 0 and "end-to-end timing of 3 random networks: MAPE" in printed
     meta = json.loads(out.read_text())["meta"]
@@ -35,7 +35,7 @@ def test_profile_tiny_network_with_validation(tmp_path, capsys):
     (lut, ["fit", "--space", "nope", "--measured", "M", "--column", "c", "--train", "10", "--out", "x"], "unknown search space 'nope'"),
     (lut, ["frobnicate"], "invalid choice: 'frobnicate'"),
     (profile, ["--out", "x.json", "--repeats", "0"], "argument --repeats: 0 is out of range; allowed: >= 1"),
-    (profile, ["--out", "x.json", "--C", "0"], "argument --C: 0 is out of range; allowed: >= 1"),
+    (profile, ["--out", "x.json", "--setting", "C=0"], "nasbench201 setting C=0 is out of range; allowed: an integer >= 1"),
     (profile, ["--out", "x.json", "--threads", "two"], "argument --threads: 'two' is not an integer"),
 ])
 def test_bad_input_exits_2_with_one_line(main, argv, message, capsys):

@@ -52,6 +52,13 @@ def path_error(error: OSError) -> str:
     return f"{paths}: {error.strerror or type(error).__name__}"
 
 
+def add_setting_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--setting KEY=VALUE`` (repeatable): a size setting of the space's networks, checked by the space."""
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"{what}, e.g. C=16 (repeatable; each space declares its settings and defaults: "
+                             "see `regnas spaces`)")
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose usage errors are one line and exit code 2, like every other bad input."""
 

@@ -11,14 +11,15 @@ from pathlib import Path
 from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
 from regnas.checks import Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
 from regnas.device import DEVICE_CHOICES, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
+from search_spaces import DEFAULT_SPACE, get_space
 
 MAX_WORKERS = 1024
 RESUME_FLAGS = ("resume", "generations", "quiet", "workers", "device")  # everything else is the run's own, fixed
-QUICK_SUPERNET_FLAGS = {"C": "--C", "N": "--N", "train_epochs": "--train-epochs"}
+QUICK_SUPERNET_FLAGS = {"setting": "--setting", "train_epochs": "--train-epochs"}  # empty: [] or None
 
 EPILOG = """examples:
   regnas-evolve --space nasbench201
@@ -33,7 +34,7 @@ def parser() -> ArgumentParser:
     p = ArgumentParser(prog="regnas-evolve", description=__doc__, epilog=EPILOG,
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("--config", help="YAML or JSON file of settings (flags override it)")
-    p.add_argument("--space", help="search space (default nasbench201); see `regnas spaces`")
+    p.add_argument("--space", help=f"search space (default {DEFAULT_SPACE}); see `regnas spaces`")
     p.add_argument("--dataset", help="default (embedded CIFAR-10 subset), cifar10, fashion-mnist or npz")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--out", help="run folder (default runs/<space>-<time>)")
@@ -60,10 +61,9 @@ def parser() -> ArgumentParser:
     p.add_argument("--pick", help="pseudo-weights[:w,...] (default), reward[:lambda] or best:COLUMN")
     p.add_argument("--supernet", metavar="CKPT", help="trained supernet checkpoint (default: train a quick one, cached)")
     p.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
-                   help="train a quick supernet even where a shipped one fits (the default data, C=8, N=1)")
+                   help="train a quick supernet even where a shipped one fits (the default data and settings)")
     p.add_argument("--train-epochs", type=int, help="epochs of the quick supernet (default 15)")
-    p.add_argument("--C", type=int, dest="C", help="channels of the quick supernet (default 8)")
-    p.add_argument("--N", type=int, dest="N", help="cells per stage of the quick supernet (default 1)")
+    add_setting_option(p, "setting of the quick supernet (default: the space's quick settings)")
     p.add_argument("--validation-size", type=int, help="held-out images used for fitness")
     p.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)),
                    help="processes evaluating sub-networks on the CPU (default: 2, or 1 on a 1-core machine or a "
@@ -77,7 +77,7 @@ def parser() -> ArgumentParser:
 def config_from_args(args) -> SearchConfig:
     values = SearchConfig.load(args.config).to_dict() if args.config else {}
     if args.supernet or (args.config and values.get("supernet")):
-        given = [flag for dest, flag in QUICK_SUPERNET_FLAGS.items() if getattr(args, dest) is not None]
+        given = [flag for dest, flag in QUICK_SUPERNET_FLAGS.items() if getattr(args, dest) not in (None, [])]
         if given:
             source = f"--supernet {args.supernet}" if args.supernet else f"supernet {values['supernet']!r} of --config"
             raise ConfigError(f"{', '.join(given)} set the quick supernet trained when no checkpoint is given; "
@@ -103,9 +103,9 @@ def config_from_args(args) -> SearchConfig:
             if target in values["budgets"]:
                 raise ConfigError(f"--budget gives member {target!r} two limits; give one per member")
             values["budgets"][target] = limit
-    settings = {k: getattr(args, k) for k in ("C", "N") if getattr(args, k) is not None}
-    if settings:
-        values["supernet_settings"] = {**SearchConfig().supernet_settings, **values.get("supernet_settings", {}), **settings}
+    if args.setting:
+        space = get_space(values.get("space", DEFAULT_SPACE))
+        values["supernet_settings"] = {**(values.get("supernet_settings") or {}), **space.parse_settings(args.setting)}
     return SearchConfig.from_dict(values)
 
 

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from regnas.checks import SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
-from regnas.cli.train import parse_settings
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
 from regnas.data import DATASETS, ImageData, load_data
 from regnas.errors import ConfigError
 from regnas.io import check_writable
@@ -16,14 +15,14 @@ from regnas.losses import DISTANCES
 from regnas.metrics import PAIR_METRICS, correctness
 from regnas.standalone import ModelIdentity, build_model, parse_old, predict, resolve_old
 from regnas.supernet import load_supernet
-from search_spaces.registry import get_space
+from search_spaces import DEFAULT_SPACE, get_space
 
 DEFAULTS = FinetuneConfig()
 
 
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="regnas-finetune", description=__doc__)
-    p.add_argument("--space", default="nasbench201", help="search space (see `regnas spaces`)")
+    p.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default {DEFAULT_SPACE}; see `regnas spaces`)")
     p.add_argument("--arch", action="append", required=True, metavar="ARCH",
                    help="architecture string; one: train that model; several (small to large, nested): "
                         "joint fine-tune of the family inside --supernet")
@@ -31,8 +30,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--dataset", default="default", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500, help="training images held out for BN calibration")
-    p.add_argument("--setting", action="append", default=[], metavar="KEY=INT",
-                   help="network setting when training from scratch, e.g. C=16 (repeatable; as regnas-train)")
+    add_setting_option(p, "network setting when training from scratch (default: the space's reference network)")
     p.add_argument("--method", default=DEFAULTS.method, help=f"one of {', '.join(METHODS)}")
     p.add_argument("--old", metavar="CKPT_OR_ARCH",
                    help="old model: a model checkpoint, or an architecture of --supernet; distilled from with "
@@ -71,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.old is not None:
             raise ConfigError("--old applies to a single --arch; a joint fine-tune reports its members' own flips")
         check_family(space, archs)
-    settings = parse_settings(args.setting, [k for k in space.supernet_defaults if k not in ("num_classes", "in_channels")])
+    settings = space.parse_settings(args.setting)
     data = load_data(args.dataset, args.data_path, seed=args.seed, calibration_size=args.calibration_size)
     supernet = None
     if args.supernet is not None:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from regnas.checks import SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
+from search_spaces import DEFAULT_SPACE
 
 POSITIVE_INT = Range(1)
 
@@ -16,15 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="regnas-lut", description="Latency lookup tables from whole-network measurements.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     fit = commands.add_parser("fit", help="fit a table on N measured rows; report MAPE and Kendall tau on the others")
-    fit.add_argument("--space", default="nasbench201", help="search space (default: nasbench201)")
+    fit.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default: {DEFAULT_SPACE})")
     fit.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
     fit.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
     fit.add_argument("--train", type=int, required=True, help="number of rows to fit on (drawn at random)")
     fit.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of the row draw and cross-validation folds (default: 0)")
     fit.add_argument("--out", required=True, help="where to write the table (written atomically)")
     fit.add_argument("--schemes", default=None, help="comma-separated key schemes to choose from (default: the space's fitted schemes)")
-    fit.add_argument("--C", type=arg_type(int, POSITIVE_INT), default=None, help="initial channels of the measured network (default: the space's, 16)")
-    fit.add_argument("--N", type=arg_type(int, POSITIVE_INT), default=None, help="cells per stage of the measured network (default: the space's, 5)")
+    add_setting_option(fit, "setting of the measured network (default: the space's reference network)")
     fit.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width of the measurements (default: 32)")
     fit.add_argument("--batch", type=arg_type(int, POSITIVE_INT), default=1, help="batch size of the measurements (default: 1)")
     fit.add_argument("--device", default=None, help="device name recorded in the table (default: the column without latency_ms_)")
@@ -57,7 +57,7 @@ def _fit(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     train = np.sort(rng.choice(len(measured), size=args.train, replace=False))
     held_out = np.setdiff1d(np.arange(len(measured)), train)
-    settings = {k: v for k, v in (("C", args.C), ("N", args.N)) if v is not None} or {k: space.supernet_defaults[k] for k in ("C", "N") if k in space.supernet_defaults}
+    settings = {**space.reference_settings, **space.parse_settings(args.setting)}
     input_shape = (int(space.supernet_defaults.get("in_channels", 3)), args.image_size, args.image_size)
     print(f"fitting {space.name} table for {measured.device} on {args.train} of {len(measured)} rows (seed {args.seed})")
     result = fit_table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from regnas.cli.common import ArgumentParser, entry_point
+from search_spaces import DEFAULT_SPACE
 
 
 def parser() -> ArgumentParser:
@@ -15,7 +16,7 @@ def parser() -> ArgumentParser:
     sub.add_parser("platforms", help="latency platforms usable with --platforms")
     show = sub.add_parser("arch", help="parse an architecture string and show its genes, size and nesting footprint")
     show.add_argument("arch")
-    show.add_argument("--space", default="nasbench201")
+    show.add_argument("--space", default=DEFAULT_SPACE)
     return p
 
 
@@ -28,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in list_spaces():
             space = get_space(name)
             print(f"{name:<14} {space.n_genes} genes, {space.size:,} architectures, reference {dict(space.supernet_defaults)}")
+            for setting in space.settings:
+                print(f"  --setting {setting.name}=INT  {setting.help} (reference {setting.reference}, "
+                      f"quick search {setting.quick}, at least {setting.low})")
     elif args.command == "objectives":
         from regnas.objectives import OBJECTIVES, list_objectives
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from regnas.checks import SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
+from search_spaces import DEFAULT_SPACE
 
 POSITIVE_INT = Range(1)
 MAX_THREADS = 1024
@@ -16,10 +17,9 @@ MAX_THREADS = 1024
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="regnas-profile", description="Profile a search space's ops on this machine into a latency table (JSON).")
-    parser.add_argument("--space", default="nasbench201", help="search space (default: nasbench201)")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default: {DEFAULT_SPACE})")
     parser.add_argument("--out", required=True, help="where to write the table (written atomically)")
-    parser.add_argument("--C", type=arg_type(int, POSITIVE_INT), default=None, help="initial channels of the network priced (default: the space's, 16)")
-    parser.add_argument("--N", type=arg_type(int, POSITIVE_INT), default=None, help="cells per stage of the network priced (default: the space's, 5)")
+    add_setting_option(parser, "setting of the network priced (default: the space's reference network)")
     parser.add_argument("--batch", type=arg_type(int, POSITIVE_INT), default=1, help="batch size (default: 1)")
     parser.add_argument("--threads", type=arg_type(int, Range(1, MAX_THREADS)), default=1, help="PyTorch threads (default: 1)")
     parser.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width (default: 32)")
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     space = get_space(args.space)
     space.check_image_size(args.image_size)
     check_writable(args.out, folder=False)
-    settings = {k: v for k, v in (("C", args.C), ("N", args.N)) if v is not None} or {k: space.supernet_defaults[k] for k in ("C", "N") if k in space.supernet_defaults}
+    settings = {**space.reference_settings, **space.parse_settings(args.setting)}
     in_channels = int(space.supernet_defaults.get("in_channels", 3))
     input_shape = (in_channels, args.image_size, args.image_size)
     rng = np.random.default_rng(args.seed)

@@ -10,23 +10,22 @@ import torch
 
 from regnas import distributed
 from regnas.checks import SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
 from regnas.data import DATASETS, load_data
 from regnas.device import DEVICE_CHOICES, check_amp, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
 from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, train_supernet
-from search_spaces.registry import get_space
+from search_spaces import DEFAULT_SPACE, get_space
 
 
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="regnas-train", description=__doc__)
-    p.add_argument("--space", default="nasbench201", help="search space (see `regnas spaces`)")
+    p.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default {DEFAULT_SPACE}; see `regnas spaces`)")
     p.add_argument("--dataset", default="default", help=f"one of {', '.join(DATASETS)}")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--out", required=True, help="checkpoint file; if it exists, training resumes from it")
-    p.add_argument("--setting", action="append", default=[], metavar="KEY=INT",
-                   help="supernet setting, e.g. C=16 or N=5 (repeatable; defaults are the space's reference network)")
+    add_setting_option(p, "supernet setting (default: the space's reference network)")
     p.add_argument("--epochs", type=arg_type(int, TRAIN_RANGES["epochs"]), default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=arg_type(int, TRAIN_RANGES["batch_size"]), default=TrainConfig.batch_size)
     p.add_argument("--lr", type=arg_type(float, TRAIN_RANGES["learning_rate"]), default=TrainConfig.learning_rate)
@@ -45,26 +44,11 @@ def parser() -> ArgumentParser:
     return p
 
 
-def parse_settings(items: Sequence[str], allowed: Sequence[str]) -> dict[str, int]:
-    settings = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in allowed:
-            raise ConfigError(f"setting {item!r} is not KEY=INT with KEY in {', '.join(allowed)}")
-        try:
-            settings[key] = int(value)
-        except ValueError:
-            raise ConfigError(f"setting {item!r}: {value!r} is not an integer") from None
-        if settings[key] < 1:
-            raise ConfigError(f"setting {item!r}: {key} must be a positive integer")
-    return settings
-
-
 @entry_point("regnas-train")
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     space = get_space(args.space)
-    settings = parse_settings(args.setting, [k for k in space.supernet_defaults if k not in ("num_classes", "in_channels")])
+    settings = space.parse_settings(args.setting)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, momentum=args.momentum,
                          weight_decay=args.weight_decay, sampling=args.sampling, seed=args.seed)
     device = resolve_device(args.device)

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import datetime
-import importlib
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,24 +16,22 @@ from regnas.latency.schemes import codes_of
 from regnas.latency.table import LatencyTable, LatencyTableError
 from regnas.latency.threads import torch_threads
 from search_spaces.base import Arch, SearchSpace
+from search_spaces.latency import ProfilingHooks
+from search_spaces.registry import SPACES
 
-# Module per space with op_keys(settings, input_shape), build_op(key, batch, generator) and
-# build_network(arch, settings, input_shape, batch, generator); see search_spaces/nasbench201/profiling.py.
-PROFILING_HOOKS: dict[str, str] = {"nasbench201": "search_spaces.nasbench201.profiling"}
 # A timed sample loops an op until it lasts this long: long enough that timer overhead is small for
 # the tiniest ops, short enough that few samples are cut by the scheduler on a shared machine.
 MIN_SAMPLE_S = 5e-5
 
 
-def register_profiling_hooks(space: str, module: str) -> None:
-    """Let ``regnas-profile`` time another space: ``module`` is an importable dotted path."""
-    PROFILING_HOOKS[space] = module
-
-
-def profiling_hooks(space: SearchSpace) -> ModuleType:
-    if space.name not in PROFILING_HOOKS:
-        raise ConfigError(f"space {space.name!r} cannot be profiled yet; spaces with profiling hooks: {', '.join(sorted(PROFILING_HOOKS))}")
-    return importlib.import_module(PROFILING_HOOKS[space.name])
+def profiling_hooks(space: SearchSpace) -> ProfilingHooks:
+    """The space's hooks (``SearchSpace.profiling_hooks``), or ConfigError naming the spaces that have them."""
+    hooks = space.profiling_hooks()
+    if hooks is None:
+        able = [name for name in SPACES if SPACES.get(name).profiling_hooks() is not None]
+        raise ConfigError(f"space {space.name!r} cannot be profiled yet: it gives no profiling hooks; "
+                          f"spaces with profiling hooks: {', '.join(able) or '(none)'}")
+    return hooks
 
 
 def clock_for(threads: int) -> Callable[[], int]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from regnas.checks import NON_NEGATIVE, POSITIVE, Range, check_value
-from regnas.errors import ConfigError, RegnasError
+from regnas.errors import ConfigError, LatencyTableError
 from regnas.io import atomic_write_text
 from search_spaces.base import Arch, SearchSpace
 
@@ -28,10 +28,6 @@ META_TYPES: dict[str, tuple[Any, Range | None]] = {
     "resolution_ms": (float, POSITIVE),
     "floor_ms": (float, NON_NEGATIVE),
 }
-
-
-class LatencyTableError(RegnasError, ValueError):
-    """A latency table is malformed, belongs to another space or settings, or lacks a key asked for."""
 
 
 class LatencyTable:

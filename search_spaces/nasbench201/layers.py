@@ -36,8 +36,9 @@ import numpy as np
 from scipy import sparse
 
 from search_spaces.base import Arch
+from search_spaces.latency import KeyScheme
 from search_spaces.nasbench201.modules import stage_plan
-from search_spaces.nasbench201.space import EDGES, N_NODES, OPS, edge_liveness
+from search_spaces.nasbench201.space import EDGES, N_NODES, OPS, NASBench201Space, edge_liveness
 
 EDGE_NAMES = tuple(f"{dst}<-{src}" for dst, src in EDGES)
 NODE2_STATES = ("live", "empty", "dangling(0)", "dangling(1)", "dangling(0,1)")
@@ -197,3 +198,22 @@ def _every_cell_counts(channels: int, cells: int, input_shape: tuple[int, int, i
             cols.append(column[key])
     shape = (len(OPS) ** len(EDGES), len(vocabulary))
     return vocabulary, sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+
+
+@functools.cache
+def key_schemes() -> dict[str, KeyScheme]:
+    """The ``ops`` scheme with its fast counts, and the fitted ``cells`` and ``cells-fold``."""
+
+    def cells(fold: bool) -> KeyScheme:
+        return KeyScheme(
+            NASBench201Space.name,
+            "cells-fold" if fold else "cells",
+            "per-edge op costs over all cells, dead-op and dead-branch adjustments"
+            + ("; networks whose output ignores the input cost one constant (the runtime folds them)" if fold else ""),
+            lambda a, s, i: cell_keys(a, s, i, fold),
+            lambda c, s, i: cell_counts(c, s, i, fold),
+            cell_key_level,
+        )
+
+    ops = KeyScheme(NASBench201Space.name, "ops", "one key per op the PyTorch network runs, with its shapes", layer_keys, layer_counts)
+    return {scheme.name: scheme for scheme in (ops, cells(False), cells(True))}

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from regnas.latency.table import LatencyTableError
+from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
 from search_spaces.nasbench201.layers import layer_counts
 from search_spaces.nasbench201.modules import Head, ReLUConvBN, ResidualReduction, Stem

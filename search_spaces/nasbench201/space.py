@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from regnas.errors import InvalidArchError
-from search_spaces.base import Arch, Gene, SearchSpace
+from search_spaces.base import Arch, Gene, SearchSpace, Setting
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges (target <- source) in the order of the canonical string |1<-0|+|2<-0|2<-1|+|3<-0|3<-1|3<-2|.
@@ -53,7 +53,10 @@ class NASBench201Space(SearchSpace):
 
     name = "nasbench201"
     genes = tuple(Gene(f"edge_{dst}<-{src}", OPS) for dst, src in EDGES)
-    supernet_defaults: Mapping[str, Any] = {"C": 16, "N": 5, "num_classes": 10, "in_channels": 3}
+    settings = (
+        Setting("C", "channels of the first stage", reference=16, quick=8, test=4),
+        Setting("N", "cells per stage", reference=5, quick=1, test=1),
+    )
     image_multiple = 4  # two residual reductions, each halving the side: a strided conv and a 2x2 pool must agree
 
     def to_str(self, arch: Arch) -> str:
@@ -110,6 +113,16 @@ class NASBench201Space(SearchSpace):
         from search_spaces.nasbench201.layers import layer_keys
 
         return layer_keys(self.validate(arch), {**self.supernet_defaults, **settings}, input_shape)
+
+    def key_schemes(self):
+        from search_spaces.nasbench201.layers import key_schemes
+
+        return key_schemes()
+
+    def profiling_hooks(self):
+        from search_spaces.nasbench201 import profiling
+
+        return profiling
 
 
 def _repair_edge(ops: list[str], rng: np.random.Generator) -> list[str]:
