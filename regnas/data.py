@@ -1,30 +1,17 @@
-"""Image data sets: the embedded CIFAR-10 subset, full CIFAR-10, Fashion-MNIST and npz files, split four ways."""
+"""Image data split four ways (training, BN calibration, validation, test), stratified and seeded; the data sets
+themselves are plug-ins in ``regnas.datasets``."""
 from __future__ import annotations
 
-import gzip
-import io
-import pickle
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from regnas.datasets import get_dataset
 from regnas.errors import DataError
-from regnas.safe_pickle import ArraysOnlyUnpickler
-
-DATASETS = ("default", "cifar10", "fashion-mnist", "npz")
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-FASHION_CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
-FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
-DEFAULT_RESOURCE = "cifar10_subset.npz"
-# What reading a damaged npz, gzip or JPEG file raises (truncated, not a zip, bad compressed stream, bad header).
-UNREADABLE = (OSError, ValueError, EOFError, KeyError, IndexError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -133,33 +120,12 @@ def load_data(
     """Load a data set and split it, stratified and seeded.
 
     The calibration split is cut from the training images; validation and test from the held-out
-    images (by default half each). ``name``: one of ``DATASETS``; ``path`` for cifar10 (the npz of
-    JPEG bytes or torchvision's ``cifar-10-batches-py`` folder), fashion-mnist (folder of IDX .gz
-    files, default ``/usr/share/datasets/fashion-mnist``) and npz (``x_train, y_train, x_test, y_test``).
+    images (by default half each). ``name``: a registered data set (``regnas.datasets.list_datasets()``:
+    the embedded ``default``, ``cifar10``, ``fashion-mnist``, ``npz``); ``path``: its ``--data-path``.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(DATASETS)}")
-    if name == "default" and path is not None:
-        raise DataError(f"dataset 'default' is embedded in regnas and reads no --data-path (got {str(path)!r}); "
-                        "drop it, or name the dataset it holds (cifar10, fashion-mnist, npz)")
-    if name in ("cifar10", "npz") and path is None:
-        raise DataError(f"dataset {name!r} needs --data-path (the folder or .npz file holding it)")
-    if name == "default":
-        with resources.as_file(resources.files("regnas") / "resources" / DEFAULT_RESOURCE) as file:
-            (x_train, y_train, x_held, y_held), source = _read_jpeg_npz(Path(file)), "embedded CIFAR-10 subset"
-        classes = CIFAR10_CLASSES
-    elif name == "cifar10":
-        (x_train, y_train, x_held, y_held), source = _read_cifar10(_existing(path)), str(path)
-        classes = CIFAR10_CLASSES
-    elif name == "fashion-mnist":
-        folder = _existing(path or FASHION_MNIST_DIR, hint="install Debian's dataset-fashion-mnist or pass --data-path")
-        (x_train, y_train, x_held, y_held), source = _read_fashion_mnist(folder), str(folder)
-        classes = FASHION_CLASSES
-    else:
-        (x_train, y_train, x_held, y_held), source = _read_plain_npz(_existing(path)), str(path)
-        classes = None  # numbered 0..K-1 by the labels, once split_data has checked them
+    raw = get_dataset(name).read(None if path is None else Path(path))
     return split_data(
-        name, x_train, y_train, x_held, y_held, classes, source=source, seed=seed,
+        name, raw.x_train, raw.y_train, raw.x_held, raw.y_held, raw.class_names, source=raw.source, seed=seed,
         calibration_size=calibration_size, validation_size=validation_size, test_size=test_size,
     )
 
@@ -257,123 +223,3 @@ def stratified_split(labels: np.ndarray, first_size: int, rng: np.random.Generat
         first.append(members[:take])
         second.append(members[take:])
     return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
-
-
-def _existing(path: str | Path, hint: str = "") -> Path:
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DataError(f"data path {str(path)!r} does not exist" + (f"; {hint}" if hint else ""))
-    return path
-
-
-def decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Concatenated JPEG files -> uint8 NCHW array."""
-    from PIL import Image
-
-    images = [np.asarray(Image.open(io.BytesIO(data[a:b].tobytes())).convert("RGB")) for a, b in zip(offsets[:-1], offsets[1:])]
-    return np.stack(images).transpose(0, 3, 1, 2).copy()
-
-
-def _unreadable(path: Path, what: str, error: Exception) -> DataError:
-    detail = error.strerror if isinstance(error, OSError) and error.strerror else (str(error).strip().splitlines() or [""])[0]
-    return DataError(f"cannot read {str(path)!r} as {what} ({type(error).__name__}{': ' + detail if detail else ''})")
-
-
-def _read_jpeg_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        return _read_jpeg_npz_unchecked(path)
-    except DataError:
-        raise
-    except UNREADABLE as error:
-        raise _unreadable(path, "a CIFAR-10 JPEG npz file", error) from None
-
-
-def _read_jpeg_npz_unchecked(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    with np.load(path) as npz:
-        missing = {"train_bytes", "train_offsets", "y_train", "test_bytes", "test_offsets", "y_test"} - set(npz.files)
-        if missing:
-            raise DataError(f"{str(path)!r} lacks keys {sorted(missing)} of the CIFAR-10 JPEG npz format")
-        return (
-            decode_jpegs(npz["train_bytes"], npz["train_offsets"]), npz["y_train"],
-            decode_jpegs(npz["test_bytes"], npz["test_offsets"]), npz["y_test"],
-        )
-
-
-def _unpickle_batch(path: Path) -> dict:
-    try:
-        with open(path, "rb") as handle:
-            batch = ArraysOnlyUnpickler(handle, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
-        raise DataError(f"{str(path)!r} is not a CIFAR-10 batch file (regnas unpickles only arrays and plain "
-                        f"data from it): {error}") from None
-    if not isinstance(batch, dict) or not {"data", "labels"} <= set(batch):
-        raise DataError(f"{str(path)!r} is not a CIFAR-10 batch file: it must hold a dict with 'data' and 'labels'")
-    return batch
-
-
-def _read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    if path.is_file():
-        return _read_jpeg_npz(path)
-    folder = path / "cifar-10-batches-py" if (path / "cifar-10-batches-py").is_dir() else path
-    files = [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]
-    if not all(f.is_file() for f in files):
-        raise DataError(
-            f"{str(path)!r} is neither the CIFAR-10 JPEG npz nor a cifar-10-batches-py folder "
-            "(data_batch_1..5, test_batch)"
-        )
-    parts = []
-    for f in files:
-        batch = _unpickle_batch(f)
-        parts.append((np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32), np.asarray(batch["labels"], dtype=np.uint8)))
-    x_train = np.concatenate([p[0] for p in parts[:5]])
-    y_train = np.concatenate([p[1] for p in parts[:5]])
-    return x_train, y_train, parts[5][0], parts[5][1]
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    try:
-        with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-        dims = raw[3]
-        shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-    except UNREADABLE as error:
-        raise _unreadable(path, "a gzipped IDX file", error) from None
-
-
-def _read_fashion_mnist(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-    missing = [n for n in names if not (folder / n).is_file()]
-    if missing:
-        raise DataError(f"{str(folder)!r} lacks the Fashion-MNIST files {missing}")
-    x_train, y_train, x_test, y_test = (_read_idx(folder / n) for n in names)
-    return x_train[:, None].copy(), y_train, x_test[:, None].copy(), y_test
-
-
-def _read_plain_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        return _read_plain_npz_unchecked(path)
-    except DataError:
-        raise
-    except UNREADABLE as error:
-        raise _unreadable(path, "an npz file", error) from None
-
-
-def _read_plain_npz_unchecked(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    with np.load(path) as npz:
-        if {"train_bytes", "train_offsets"} <= set(npz.files):
-            return _read_jpeg_npz(path)
-        missing = {"x_train", "y_train", "x_test", "y_test"} - set(npz.files)
-        if missing:
-            raise DataError(f"{str(path)!r} lacks keys {sorted(missing)}; an npz data set holds x_train, y_train, x_test, y_test")
-        arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    images = []
-    for x in (arrays[0], arrays[2]):
-        if x.dtype != np.uint8 or x.ndim not in (3, 4):
-            raise DataError(f"{str(path)!r}: images must be uint8 of shape (N, H, W), (N, H, W, C) or (N, C, H, W), got {x.dtype} {x.shape}")
-        if x.ndim == 3:
-            x = x[:, None]
-        elif x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
-            x = x.transpose(0, 3, 1, 2)
-        images.append(np.ascontiguousarray(x))
-    return images[0], arrays[1], images[1], arrays[3]  # labels as stored: check_arrays refuses non-integers

@@ -126,7 +126,7 @@ def test_fashion_mnist_idx_files(tmp_path, default):
 
 
 @pytest.mark.parametrize("name,path,message", [
-    ("imagenet", None, "unknown dataset 'imagenet'; allowed: default, cifar10, fashion-mnist, npz"),
+    ("imagenet", None, "unknown dataset 'imagenet'; allowed: cifar10, default, fashion-mnist, npz"),
     ("cifar10", None, "needs --data-path"),
     ("cifar10", "/no/such/place", "data path '/no/such/place' does not exist"),
     ("npz", "/no/such.npz", "does not exist"),

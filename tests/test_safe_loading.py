@@ -104,9 +104,9 @@ def test_cifar_batch_files_of_arrays_still_load(tmp_path, protocol):
     images = np.arange(20 * 3072, dtype=np.int64).astype(np.uint8).reshape(20, 3072)
     batch = {"batch_label": b"training batch 1 of 5", "data": images, "labels": [k % 10 for k in range(20)]}
     cifar_folder(tmp_path, pickle.dumps(batch, protocol=protocol))
-    from regnas.data import _read_cifar10
+    from regnas.datasets.cifar10 import read_cifar10
 
-    x_train, y_train, _, _ = _read_cifar10(tmp_path)
+    x_train, y_train, _, _ = read_cifar10(tmp_path)
     assert np.array_equal(x_train[:20].reshape(20, -1), images) and y_train[:20].tolist() == batch["labels"]
 
 

@@ -12,6 +12,7 @@ from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
 from regnas.checks import Range, arg_type
 from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
+from regnas.datasets import list_datasets
 from regnas.device import DEVICE_CHOICES, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
@@ -35,7 +36,8 @@ def parser() -> ArgumentParser:
                        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("--config", help="YAML or JSON file of settings (flags override it)")
     p.add_argument("--space", help=f"search space (default {DEFAULT_SPACE}); see `regnas spaces`")
-    p.add_argument("--dataset", help="default (embedded CIFAR-10 subset), cifar10, fashion-mnist or npz")
+    p.add_argument("--dataset", help=f"data set, one of {', '.join(list_datasets())} (default: default, the embedded "
+                                     "CIFAR-10 subset)")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--out", help="run folder (default runs/<space>-<time>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run (only --generations may change)")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
-from regnas.data import DATASETS, ImageData, load_data
+from regnas.data import ImageData, load_data
+from regnas.datasets import list_datasets
 from regnas.errors import ConfigError
 from regnas.io import check_writable
 from regnas.finetune import METHODS, FinetuneConfig, check_family, finetune_family, train_model
@@ -27,7 +28,7 @@ def parser() -> ArgumentParser:
                    help="architecture string; one: train that model; several (small to large, nested): "
                         "joint fine-tune of the family inside --supernet")
     p.add_argument("--supernet", help="supernet checkpoint to start from (its weights); without it, from scratch")
-    p.add_argument("--dataset", default="default", help=f"one of {', '.join(DATASETS)}")
+    p.add_argument("--dataset", default="default", help=f"one of {', '.join(list_datasets())}")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500, help="training images held out for BN calibration")
     add_setting_option(p, "network setting when training from scratch (default: the space's reference network)")

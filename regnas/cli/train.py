@@ -11,7 +11,8 @@ import torch
 from regnas import distributed
 from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
-from regnas.data import DATASETS, load_data
+from regnas.data import load_data
+from regnas.datasets import list_datasets
 from regnas.device import DEVICE_CHOICES, check_amp, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
@@ -22,7 +23,7 @@ from search_spaces import DEFAULT_SPACE, get_space
 def parser() -> ArgumentParser:
     p = ArgumentParser(prog="regnas-train", description=__doc__)
     p.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default {DEFAULT_SPACE}; see `regnas spaces`)")
-    p.add_argument("--dataset", default="default", help=f"one of {', '.join(DATASETS)}")
+    p.add_argument("--dataset", default="default", help=f"one of {', '.join(list_datasets())}")
     p.add_argument("--data-path", help="file or folder of --dataset")
     p.add_argument("--out", required=True, help="checkpoint file; if it exists, training resumes from it")
     add_setting_option(p, "supernet setting (default: the space's reference network)")
