@@ -1,4 +1,4 @@
-"""NAS-Bench-201 specifics: its strings, its nesting relation, minimal repair, and nesting proven by weights."""
+"""NAS-Bench-201 specifics: its strings, its nesting relation, minimal repair, its centre-tap weight sharing."""
 from __future__ import annotations
 
 import itertools
@@ -9,6 +9,7 @@ import torch
 
 from search_spaces import get_space
 from search_spaces.nasbench201.space import OPS, WEIGHT_LEVEL, _repair_edge
+from tests.test_search_spaces import is_slice
 
 SPACE = get_space("nasbench201")
 PAPER_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -59,39 +60,18 @@ def test_repair_changes_the_fewest_genes(rng):
             assert changes == best, (ops, repaired)
 
 
-def test_extract_matches_the_supernet_path(tiny_supernet, tiny_data, rng):
-    x = next(tiny_data.batches(tiny_data.validation, 64))[0]
-    with torch.no_grad():
-        for arch in [SPACE.sample(rng) for _ in range(8)] + [SPACE.largest(), ("none",) * 6]:
-            assert torch.equal(tiny_supernet(x, arch), tiny_supernet.extract(arch).eval()(x))
-
-
-def is_slice(small: torch.Tensor, large: torch.Tensor) -> bool:
-    """Whether ``small`` equals ``large[o_1:o_1+s_1, ...]`` for some offsets."""
-    if small.dim() != large.dim() or any(s > l for s, l in zip(small.shape, large.shape)):
-        return False
-    ranges = [range(l - s + 1) for s, l in zip(small.shape, large.shape)]
-    for offsets in itertools.product(*ranges):
-        window = large[tuple(slice(o, o + s) for o, s in zip(offsets, small.shape))]
-        if torch.equal(window, small):
-            return True
-    return False
-
-
-def test_nesting_is_proven_by_weights(tiny_supernet, rng):
-    """For nested a ⊑ b every parameter of extract(a) is a slice of extract(b)'s same-named parameter,
-    and for a conv1x1 under a conv3x3 it is exactly the centre tap."""
-    checked = 0  # tensors of searchable edges only: stem, reductions and head are shared by every arch
+def test_a_conv1x1_is_the_centre_tap_of_the_conv3x3_above_it(tiny_supernet, rng):
+    """NAS-Bench-201's own nesting (the contract suite proves nesting by weights for every space): for nested
+    a ⊑ b, a conv1x1 edge of a is exactly the centre tap of b's conv3x3 on that edge."""
+    checked = 0
     for _ in range(20):
         small, large = SPACE.sample_family(2, rng)
         a, b = dict(tiny_supernet.extract(small).named_parameters()), dict(tiny_supernet.extract(large).named_parameters())
         for name, tensor in a.items():
-            assert name in b, name
-            assert is_slice(tensor, b[name]), name
-            if tensor.shape[-1] == 1 and b[name].shape[-1] == 3:
+            if tensor.dim() == 4 and tensor.shape[-1] == 1 and b[name].shape[-1] == 3:
                 assert torch.equal(tensor, b[name][:, :, 1:2, 1:2])
-            checked += ".ops." in name  # blocks.<i>.ops.<edge>.<layer>: an edge's conv or BatchNorm
-    assert checked > 100
+                checked += 1
+    assert checked > 5
 
 
 def test_non_nested_pairs_are_not_weight_supersets(tiny_supernet):

@@ -1,4 +1,5 @@
-"""Contract suite every registered search space passes, parametrised over the registry."""
+"""Contract suite every registered search space passes, parametrised over the registry, each space at its own
+small test settings and input shape (``SearchSpace.test_settings``, ``SearchSpace.test_input_shape``)."""
 from __future__ import annotations
 
 import itertools
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from regnas.errors import DuplicateNameError, InvalidArchError, UnknownNameError
+from regnas.errors import ConfigError, DuplicateNameError, InvalidArchError, UnknownNameError
 from search_spaces import get_space, list_spaces, register_space
 
 SPACES = list_spaces()
@@ -72,6 +73,42 @@ def test_nesting_is_a_partial_order_on_weight_footprints(space, rng):
             assert space.is_nested(a, c)
 
 
+def hamming(family_a, family_b) -> int:
+    return sum(x != y for a, b in zip(family_a, family_b) for x, y in zip(a, b))
+
+
+def one_gene_changes(space, family):
+    """Every family that differs from ``family`` in exactly one gene of one member."""
+    for k, arch in enumerate(family):
+        for gene, values in enumerate(g.choices for g in space.genes):
+            for value in values:
+                if value != arch[gene]:
+                    yield [*family[:k], arch[:gene] + (value,) + arch[gene + 1:], *family[k + 1:]]
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_repair_changes_the_fewest_genes(space, rng, k):
+    """Families one or two gene changes away from a random chain: the repair changes no more genes than
+    that, and no chain lies closer (every family one change nearer is checked, independently of the repair)."""
+    tried = 0
+    while tried < 40:
+        chain = space.sample_family(k, rng)
+        family = [list(a) for a in chain]
+        for _ in range(int(rng.integers(1, 3))):
+            member, gene = int(rng.integers(k)), int(rng.integers(space.n_genes))
+            choices = space.genes[gene].choices
+            family[member][gene] = choices[int(rng.integers(len(choices)))]
+        family = [tuple(a) for a in family]
+        if space.is_chain(family):
+            continue
+        tried += 1
+        repaired = space.repair_chain(family, rng)
+        changes = hamming(family, repaired)
+        assert space.is_chain(repaired) and 1 <= changes <= hamming(family, chain), (family, repaired)
+        if changes == 2:  # then no single change may give a chain
+            assert not any(space.is_chain(c) for c in one_gene_changes(space, family)), (family, repaired)
+
+
 @pytest.mark.parametrize("k", [1, 2, 3, 5])
 def test_repaired_families_are_nested_and_chains_are_left_alone(space, rng, k):
     for _ in range(100):
@@ -90,10 +127,25 @@ def test_enumeration_covers_the_space_once(space):
     assert len(archs) == len(set(archs)) == space.size
 
 
+def test_settings_are_declared_and_checked(space):
+    names = [s.name for s in space.settings]
+    assert set(space.test_settings) == set(space.quick_settings) == set(space.reference_settings) == set(names)
+    assert space.check_settings(space.test_settings) == space.test_settings
+    assert space.parse_settings([f"{k}={v}" for k, v in space.quick_settings.items()]) == space.quick_settings
+    with pytest.raises(ConfigError, match=f"unknown {space.name} setting 'no_such_setting'; allowed: {', '.join(names)}"):
+        space.parse_settings(["no_such_setting=1"])
+    for setting in space.settings:
+        with pytest.raises(ConfigError, match=f"{space.name} setting {setting.name}='x' is not an integer; allowed: "):
+            space.parse_settings([f"{setting.name}=x"])
+        with pytest.raises(ConfigError, match=f"{setting.name}={setting.low - 1} is out of range"):
+            space.parse_settings([f"{setting.name}={setting.low - 1}"])
+
+
 def randomised_supernet(space):
     """An untrained supernet whose BatchNorms have random affine parameters and statistics: every op then
     leaves a trace (a zero BatchNorm shift would hide a convolution that reads an all-zero node)."""
-    supernet = space.supernet(**{**space.supernet_defaults, "C": 4, "N": 1}, init_seed=0)
+    supernet = space.supernet(**{**space.supernet_defaults, **space.test_settings,
+                                 "in_channels": space.test_input_shape[0]}, init_seed=0)
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for module in supernet.modules():
@@ -114,7 +166,7 @@ def test_functional_key_is_equal_exactly_when_the_extracted_networks_compute_the
     from regnas.errors import InvalidArchError
 
     supernet = randomised_supernet(space)
-    x = torch.randn(2, supernet.settings["in_channels"], 32, 32, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(2, *space.test_input_shape, generator=torch.Generator().manual_seed(0))
     outputs: dict[str, torch.Tensor] = {}
 
     def output(arch) -> torch.Tensor:
@@ -150,3 +202,78 @@ def test_functional_key_is_equal_exactly_when_the_extracted_networks_compute_the
                         changed_but_same.append((arch, other))
     assert kept > 20 and changed > 20  # both directions were really exercised
     assert len(changed_but_same) <= 0.02 * changed, f"{len(changed_but_same)} of {changed}: {changed_but_same[:3]}"
+
+
+def test_extract_equals_the_supernet_path(space, rng):
+    supernet = randomised_supernet(space)
+    x = torch.randn(3, *space.test_input_shape, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        for arch in sample_many(space, rng, 10) + [space.largest()]:
+            assert torch.equal(supernet(x, arch), supernet.extract(arch).eval()(x)), space.to_str(arch)
+
+
+def is_slice(small: torch.Tensor, large: torch.Tensor) -> bool:
+    """Whether ``small`` equals ``large[o_1:o_1+s_1, ...]`` for some offsets."""
+    if small.dim() != large.dim() or any(s > l for s, l in zip(small.shape, large.shape)):
+        return False
+    ranges = [range(l - s + 1) for s, l in zip(small.shape, large.shape)]
+    for offsets in itertools.product(*ranges):
+        window = large[tuple(slice(o, o + s) for o, s in zip(offsets, small.shape))]
+        if torch.equal(window, small):
+            return True
+    return False
+
+
+def test_nesting_is_proven_by_weights(space, rng):
+    """For random nested pairs a ⊑ b, every tensor (parameter and buffer) of extract(a) is a slice of the tensor
+    of the same name in extract(b). A tensor is searchable when some architecture lacks it or has it in
+    another shape; every pair must compare at least one, so that a pair of shared trunks proves nothing."""
+    supernet = randomised_supernet(space)
+
+    def tensors(arch) -> dict[str, torch.Tensor]:
+        return dict(supernet.extract(arch).state_dict())
+
+    probes = [tensors(a) for a in sample_many(space, rng, 30) + [space.largest()]]
+    shapes: dict[str, set] = {}
+    for probe in probes:
+        for name, tensor in probe.items():
+            shapes.setdefault(name, set()).add(tuple(tensor.shape))
+    fixed = {name for name, seen in shapes.items() if len(seen) == 1 and all(name in p for p in probes)}
+    pairs, skipped = 0, 0
+    while pairs < 12:
+        small, large = space.sample_family(2, rng)
+        assert space.is_nested(small, large)
+        a, b = tensors(small), tensors(large)
+        searchable = [name for name in a if name not in fixed]
+        if not searchable:  # e.g. a NAS-Bench-201 cell of parameter-free ops only
+            skipped += 1
+            assert skipped <= 12, "nested pairs hardly ever use a searchable tensor"
+            continue
+        pairs += 1
+        for name, tensor in a.items():
+            assert name in b, f"{space.to_str(small)} has {name}, {space.to_str(large)} not"
+            assert is_slice(tensor, b[name]), f"{name} of {space.to_str(small)} is no slice of {space.to_str(large)}'s"
+
+
+def test_profiling_hooks_price_every_op_of_the_ops_scheme(space, rng):
+    hooks = space.profiling_hooks()
+    if hooks is None:
+        pytest.skip(f"{space.name} gives no profiling hooks")
+    settings = {**space.supernet_defaults, **space.test_settings, "in_channels": space.test_input_shape[0]}
+    timed = set(hooks.op_keys(settings, space.test_input_shape))
+    for arch in sample_many(space, rng, 50) + [space.largest()]:
+        assert set(space.layers(arch, settings, space.test_input_shape)) <= timed
+
+
+def test_key_schemes_are_the_spaces_own(space, rng):
+    from regnas.latency.schemes import get_key_scheme, list_key_schemes
+
+    assert {"ops", "arch"} <= set(list_key_schemes(space))
+    settings = {**space.supernet_defaults, **space.test_settings}
+    for name, scheme in space.key_schemes().items():
+        assert scheme.space == space.name and scheme.name == name and get_key_scheme(space, name) is scheme
+        codes = np.array([space.encode(a) for a in sample_many(space, rng, 5)])
+        vocabulary, counts = scheme.count_matrix(space, codes, settings, space.test_input_shape)
+        for row, arch in zip(np.asarray(counts.todense() if hasattr(counts, "todense") else counts), codes):
+            keys = scheme.keys(space.decode(arch), settings, space.test_input_shape)
+            assert {vocabulary[j]: int(c) for j, c in enumerate(row) if c} == {k: keys.count(k) for k in set(keys)}
