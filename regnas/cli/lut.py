@@ -46,6 +46,7 @@ def _fit(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     space.check_image_size(args.image_size)
     check_writable(args.out, folder=False)
+    settings = {**space.reference_settings, **space.parse_settings(args.setting)}
     if args.schemes:
         from regnas.latency.schemes import get_key_scheme
 
@@ -57,7 +58,6 @@ def _fit(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     train = np.sort(rng.choice(len(measured), size=args.train, replace=False))
     held_out = np.setdiff1d(np.arange(len(measured)), train)
-    settings = {**space.reference_settings, **space.parse_settings(args.setting)}
     input_shape = (int(space.supernet_defaults.get("in_channels", 3)), args.image_size, args.image_size)
     print(f"fitting {space.name} table for {measured.device} on {args.train} of {len(measured)} rows (seed {args.seed})")
     result = fit_table(
