@@ -55,8 +55,10 @@ class Setting:
             try:
                 value = int(value.strip())
             except ValueError:
-                raise ConfigError(f"{space} setting {self.name}={value!r} is not an integer; allowed: {allowed}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < self.low:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ConfigError(f"{space} setting {self.name}={value!r} is not an integer; allowed: {allowed}")
+        if value < self.low:
             raise ConfigError(f"{space} setting {self.name}={value!r} is out of range; allowed: {allowed}")
         return int(value)
 

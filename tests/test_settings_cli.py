@@ -1,4 +1,4 @@
-"""``--setting KEY=VALUE`` on every command that builds networks: checked against the space's declared settings,
+"""``--setting KEY=VALUE`` on every command that builds networks (evolve, train, finetune, profile, lut fit, bench): checked against the space's declared settings,
 a bad one refused in one line (exit 2) naming it and what is allowed, before any file is read or written."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ NAMES = ", ".join(s.name for s in SPACE.settings)
 FIRST = SPACE.settings[0].name
 
 
-@pytest.mark.parametrize("command, argv", SEED_COMMANDS)
+@pytest.mark.parametrize("command, argv", [*SEED_COMMANDS, ("regnas-bench", ["headline", "--data-path", "missing.npz"])])
 @pytest.mark.parametrize("items, message", [
     (["no_such=2"], f"unknown {SPACE.name} setting 'no_such'; allowed: {NAMES}"),
     ([f"{FIRST}=wide"], f"{SPACE.name} setting {FIRST}='wide' is not an integer; allowed: an integer >= 1"),

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from regnas.checks import MAX_SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
 from regnas.cli.evolve import MAX_WORKERS
 from regnas.errors import ConfigError
 from regnas.io import check_readable_file, check_writable
@@ -28,7 +28,8 @@ def parser() -> ArgumentParser:
     head.add_argument("--data-path", required=True, help="CIFAR-10 (the JPEG npz or a cifar-10-batches-py folder)")
     head.add_argument("--out", required=True, help="folder of the benchmark: table, figure, searches, models")
     head.add_argument("--quick", action="store_true", help="the quick setting (5,000 training images, one seed)")
-    head.add_argument("--supernet", metavar="CKPT", help="a trained C=8, N=1 supernet (default: train one in --out)")
+    head.add_argument("--supernet", metavar="CKPT", help="a trained supernet of the --setting values (default: train one in --out)")
+    add_setting_option(head, "setting of the supernet and the models compared (default: the space's quick settings)")
     head.add_argument("--seeds", help="comma-separated seeds (default: 0 quick, 0,1 full)")
     head.add_argument("--threads", type=int, default=1,
                       help="torch intra-op threads for training (default 1: the same weights on any core count, "
@@ -74,11 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exact_front_command(args)
     if args.command == "efficiency":
         return efficiency_command(args)
-    from evolution.headline import FULL, QUICK, run_headline
+    from evolution.headline import FULL, QUICK, SPACE, run_headline
+    from search_spaces import get_space
 
     settings = QUICK if args.quick else FULL
     if args.seeds:
         settings = replace(settings, seeds=parse_seeds(args.seeds))
+    if args.setting:
+        chosen = get_space(SPACE).parse_settings(args.setting)
+        settings = replace(settings, supernet_settings={**settings.supernet_settings, **chosen})
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
     import torch
