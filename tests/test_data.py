@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,3 +149,32 @@ def test_foreign_files_are_refused(tmp_path):
         load_data("cifar10", tmp_path)
     with pytest.raises(DataError, match="calibration size"):
         load_data("default", calibration_size=0)
+
+
+def test_data_sets_are_a_registry_a_new_one_plugs_in_and_duplicates_raise():
+    from regnas.datasets import DataSet, RawData, get_dataset, list_datasets, register_dataset
+    from regnas.datasets.registry import DATASETS
+    from regnas.errors import DuplicateNameError
+
+    assert list_datasets() == ["cifar10", "default", "fashion-mnist", "npz"]
+    with pytest.raises(DuplicateNameError, match="dataset 'cifar10' is already registered"):
+        register_dataset(get_dataset("cifar10"))
+    embedded = get_dataset("default").read(None)
+    seen = []
+
+    def read(path):
+        seen.append(path)
+        keep_train, keep_held = np.arange(0, 5000, 10), np.arange(0, 2000, 10)  # 50 and 20 per class
+        return RawData(embedded.x_train[keep_train], embedded.y_train[keep_train], embedded.x_held[keep_held],
+                       embedded.y_held[keep_held], ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"), "every tenth image")
+
+    register_dataset(DataSet("tenth", "every tenth embedded image", read))
+    try:
+        data = load_data("tenth", "somewhere", seed=0, calibration_size=50)
+        assert seen == [Path("somewhere")] and data.name == "tenth" and data.class_names[0] == "a"
+        assert (len(data.train), len(data.calibration), len(data.validation) + len(data.test)) == (450, 50, 200)
+        kept = {image.tobytes() for image in embedded.x_train[::10]}
+        assert all(image.numpy().tobytes() in kept for image in torch.cat([data.train.images, data.calibration.images]))
+    finally:
+        DATASETS.unregister("tenth")
+    assert "tenth" not in list_datasets()
