@@ -52,7 +52,7 @@ class HeadlineSettings:
     budgets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BUDGETS))
 
 
-# QUICK fits 15 minutes on a quiet 2-core CPU (benchmarks/RESULTS.md); FULL is the measurement that counts.
+# QUICK aims at 15 minutes on a quiet 2-core CPU (not timed yet: benchmarks/RESULTS.md); FULL is the measurement.
 QUICK = HeadlineSettings("quick", train_images=5_000, validation_size=500, test_size=2_000, supernet_epochs=8,
                          model_epochs=10, finetune_epochs=2, generations=10)
 FULL = HeadlineSettings("full", train_images=None, validation_size=5_000, test_size=5_000, supernet_epochs=10,

@@ -51,11 +51,11 @@ def rank_device(device: torch.device) -> torch.device:
 
 def init_world(device: torch.device) -> World:
     """Join the process group torchrun describes: NCCL when every rank has its GPU, gloo on CPUs."""
-    backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend)
-    return World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", 0)),
-                 backend=dist.get_backend())
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    world = current_world()
+    assert world is not None  # initialised just above
+    return world
 
 
 def current_world() -> World | None:
