@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def _shared_data_folder() -> Path:
 
 SHARED_DATA = _shared_data_folder()
 TINY = {"C": 4, "N": 1}
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``Popen(preexec_fn=...)`` for tests that press Ctrl-C: a background job of a shell (CI started with
+    ``&``) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt; a terminal has the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def tiny_config(**overrides: object) -> SearchConfig:

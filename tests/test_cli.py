@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from regnas.cli import evolve, main as regnas_main
-from tests.conftest import tiny_config
+from tests.conftest import sigint_as_in_a_terminal, tiny_config
 
 
 def run_main(entry, argv, capsys) -> tuple[int, str, str]:
@@ -91,7 +91,8 @@ def test_ctrl_c_leaves_a_run_that_resumes(tmp_path, tiny_supernet, regnas_cache)
     command = [sys.executable, "-c", "from regnas.cli.evolve import main; raise SystemExit(main())",
                "--config", str(config), "--out", str(run_dir)]
     env = {**os.environ, "REGNAS_CACHE": str(regnas_cache), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=sigint_as_in_a_terminal)
     history = run_dir / "history.jsonl"
     deadline = time.monotonic() + 300
     while not (history.exists() and history.read_text().count("\n") >= 1):

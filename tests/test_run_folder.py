@@ -15,7 +15,7 @@ from evolution.run_folder import RunLock, run_files
 from evolution.search import search
 from regnas.cli import evolve
 from regnas.errors import ConfigError, RunFolderError
-from tests.conftest import tiny_config
+from tests.conftest import sigint_as_in_a_terminal, tiny_config
 
 
 def children(pid: int) -> dict[int, str]:
@@ -48,7 +48,8 @@ def start_search(tmp_path: Path, regnas_cache: Path, supernet: str, generations:
     env = {**os.environ, "REGNAS_CACHE": str(regnas_cache), "OMP_NUM_THREADS": "1"}
     # Output goes to files: an orphaned worker holding a pipe would block reading it.
     with open(tmp_path / "stdout", "w") as out, open(tmp_path / "stderr", "w") as err:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, start_new_session=True)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, start_new_session=True,
+                                   preexec_fn=sigint_as_in_a_terminal)
     return process, run_dir, config
 
 
