@@ -75,6 +75,7 @@ def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Pa
             "objectives": (ind.F * problem.signs).tolist(),
             "feasible": bool(ind.FEAS[0]),
             "mean_accuracy": view.mean_accuracy(),
+            "accuracies": [m.accuracy for m in view],  # per member, on the validation split
             "nfr": view.consecutive("nfr"),
         })
     picker = make_picker(config.pick, problem.columns, reward_lambda=config.reward_lambda)
