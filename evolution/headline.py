@@ -64,7 +64,7 @@ class HeadlineSettings:
 
 
 # Times on a quiet 2-core CPU are in benchmarks/RESULTS.md ("Headline"); QUICK aims at 15 minutes, FULL at 2 hours.
-QUICK = HeadlineSettings("quick", train_images=20_000, validation_size=1_000, test_size=2_000, model_epochs=2,
+QUICK = HeadlineSettings("quick", train_images=10_000, validation_size=500, test_size=2_000, model_epochs=2,
                          finetune_epochs=2, population=16, generations=8)
 FULL = HeadlineSettings("full", train_images=None, validation_size=2_500, test_size=5_000, seeds=(0, 1))
 

@@ -27,7 +27,7 @@ def parser() -> ArgumentParser:
                                            "weight sharing alone, on CIFAR-10, two members (device, cloud)")
     head.add_argument("--data-path", required=True, help="CIFAR-10 (the JPEG npz or a cifar-10-batches-py folder)")
     head.add_argument("--out", required=True, help="folder of the benchmark: table, figure, searches, models")
-    head.add_argument("--quick", action="store_true", help="the quick setting (20,000 training images, 2 epochs per trained model, one seed)")
+    head.add_argument("--quick", action="store_true", help="the quick setting (10,000 training images, 2 epochs per trained model, one seed)")
     head.add_argument("--supernet", metavar="CKPT", help="a trained supernet of the --setting values (default: the shipped one of those settings, else one trained in --out)")
     add_setting_option(head, "setting of the supernet and the models compared (default: the space's quick settings)")
     head.add_argument("--seeds", help="comma-separated seeds (default: 0 quick, 0,1 full)")
