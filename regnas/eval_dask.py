@@ -1,7 +1,9 @@
 """Sub-network evaluation on a Dask cluster: the engine resident on each worker (a worker plugin), tasks carry archs."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import logging
 import re
 import sys
@@ -12,7 +14,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
+from tornado.ioloop import PeriodicCallback
 
+from regnas import __version__
 from regnas.errors import ConfigError
 from regnas.fast_eval import SubnetEngine
 from search_spaces.base import Arch
@@ -20,6 +24,7 @@ from search_spaces.base import Arch
 CONNECT_TIMEOUT_S = 10  # to reach the scheduler
 WORKER_TIMEOUT_S = 10  # then for a first worker to be there
 CLOSE_TIMEOUT_S = 10
+LEASE_CHECK_S = 2  # how often a worker asks whether the search that installed an engine is still there
 PLUGIN_PREFIX = "regnas-engine-"
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc malloc.h
 MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest (DEFAULT_MMAP_THRESHOLD_MAX on 64 bits)
@@ -42,8 +47,8 @@ def check_scheduler_address(address: str) -> str:
 
 
 def connect(address: str):
-    """A client of the scheduler at ``address`` with at least one worker, or a one-line ConfigError within
-    ``CONNECT_TIMEOUT_S + WORKER_TIMEOUT_S`` seconds."""
+    """A client of the scheduler at ``address`` whose cluster runs this regnas, or a one-line ConfigError within
+    ``CONNECT_TIMEOUT_S + 2 * WORKER_TIMEOUT_S`` seconds."""
     check_scheduler_address(address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -56,7 +61,22 @@ def connect(address: str):
         client.close(timeout=CLOSE_TIMEOUT_S)
         raise ConfigError(f"the Dask scheduler {address} has no worker after {WORKER_TIMEOUT_S} s; start some with "
                           f"`dask worker {address} --nthreads 1`") from None
+    try:  # the scheduler unpickles our tasks, a worker runs them: both need this regnas
+        version = client.submit(regnas_version, pure=False).result(timeout=WORKER_TIMEOUT_S)
+        problem = None if version == __version__ else f"its workers run regnas {version}, this is {__version__}"
+    except Exception as error:  # whatever the cluster sends back; the message says what to fix
+        first_line = (str(error).splitlines() or [""])[0]
+        problem = f"it cannot run a regnas task ({type(error).__name__}: {first_line})"
+    if problem is not None:
+        client.close(timeout=CLOSE_TIMEOUT_S)
+        raise ConfigError(f"the Dask cluster at {address} does not fit: {problem}; its scheduler and workers need "
+                          "this regnas (and torch) installed")
     return client
+
+
+def regnas_version() -> str:
+    """A task: the regnas version a worker imports."""
+    return __version__
 
 
 def local_cluster(workers: int):
@@ -69,10 +89,15 @@ def local_cluster(workers: int):
 
 class EnginePlugin(WorkerPlugin):
     """Installs one ``SubnetEngine`` on every worker of a cluster, once per worker: it travels pickled in the
-    plugin (through the scheduler, which also hands it to workers that join later), never with a task."""
+    plugin (through the scheduler, which also hands it to workers that join later), never with a task.
 
-    def __init__(self, engine: SubnetEngine, name: str):
-        self.engine, self.name = engine, name
+    ``lease`` is the key of a task the installing client holds; the scheduler forgets it when that client
+    goes, however it goes (kill -9 included). Each worker checks it every ``LEASE_CHECK_S`` and, once it is
+    gone, removes the plugin from the cluster, so no engine of a dead search stays resident.
+    """
+
+    def __init__(self, engine: SubnetEngine, name: str, lease: str):
+        self.engine, self.name, self.lease = engine, name, lease
 
     def setup(self, worker) -> None:
         # Each worker unpickles its own engine, so its BatchNorm buffers are its own; one intra-op
@@ -81,9 +106,23 @@ class EnginePlugin(WorkerPlugin):
         keep_freed_memory()
         _resident[(self.name, worker.address)] = (self.engine, threading.Lock())
         setups[self.name] += 1
+        self._watch = PeriodicCallback(functools.partial(self._check_lease, worker), LEASE_CHECK_S * 1000)
+        self._watch.start()  # setup runs on the worker's event loop
 
     def teardown(self, worker) -> None:
+        if getattr(self, "_watch", None) is not None:
+            self._watch.stop()
         _resident.pop((self.name, worker.address), None)
+
+    async def _check_lease(self, worker) -> None:
+        try:
+            status = await worker.scheduler.get_task_status(keys=[self.lease])
+        except OSError:  # the scheduler does not answer now: ask again next time
+            return
+        if status.get(self.lease) is None:
+            self._watch.stop()
+            with contextlib.suppress(Exception):  # another worker may have removed it first
+                await worker.scheduler.unregister_worker_plugin(name=self.name)
 
 
 def keep_freed_memory() -> None:
@@ -131,7 +170,9 @@ class DaskPool:
             self.client = connect(scheduler)
         self.name = f"{PLUGIN_PREFIX}{key[:16]}-{self.client.id}"
         try:
-            self.client.register_plugin(EnginePlugin(engine, self.name), name=self.name)
+            self._lease = self.client.submit(regnas_version, pure=False)
+            self._lease.result(timeout=WORKER_TIMEOUT_S)  # known to the scheduler before any worker checks it
+            self.client.register_plugin(EnginePlugin(engine, self.name, self._lease.key), name=self.name)
         except BaseException as error:
             self.close()
             if isinstance(error, Exception):

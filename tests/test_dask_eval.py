@@ -201,6 +201,8 @@ def test_scheduler_may_change_on_resume():
 
 
 CHILD = """
+import sys
+
 import numpy as np
 from regnas.data import load_data
 from regnas.eval_dask import DaskPool
@@ -212,28 +214,35 @@ if __name__ == "__main__":
     data = load_data("default", seed=0, calibration_size=128, validation_size=300, test_size=300)
     supernet = space.supernet(C=4, N=1, num_classes=data.num_classes, in_channels=data.in_channels, init_seed=0)
     evaluator = Evaluator(supernet, data)
-    pool = DaskPool(evaluator.engine, evaluator.cache_key, workers=2)
+    pool = DaskPool(evaluator.engine, evaluator.cache_key, scheduler=sys.argv[1] or None, workers=2)
     rng = np.random.default_rng(0)
     list(pool.map([space.sample(rng) for _ in range(2)]))
-    print("evaluating", flush=True)
+    print("evaluating", pool.name, flush=True)
     while True:
         list(pool.map([space.sample(rng) for _ in range(4)]))
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
+def start_child(tmp_path, scheduler: str = "") -> tuple[subprocess.Popen, str]:
+    """A process evaluating random cells on a DaskPool, once it runs; and its plugin's name."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with open(tmp_path / "stdout", "w") as out, open(tmp_path / "stderr", "w") as err:
-        process = subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=out, stderr=err,
+        process = subprocess.Popen([sys.executable, "-c", CHILD, scheduler], env=env, stdout=out, stderr=err,
                                    start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "evaluating" not in (tmp_path / "stdout").read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the evaluating child did not start: {(tmp_path / 'stderr').read_text()}")
+        time.sleep(0.1)
+    return process, (tmp_path / "stdout").read_text().split()[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
+    process, _ = start_child(tmp_path)
     spawned: dict[int, str] = {}
     try:
-        deadline = time.monotonic() + 120
-        while "evaluating" not in (tmp_path / "stdout").read_text():
-            assert process.poll() is None, (tmp_path / "stderr").read_text()
-            assert time.monotonic() < deadline, "the local cluster did not start"
-            time.sleep(0.1)
         spawned = children(process.pid)
         assert sum("spawn_main" in cmd for cmd in spawned.values()) >= 2, spawned  # the two dask workers
         os.kill(process.pid, signal.SIGKILL)
@@ -247,3 +256,22 @@ def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
         for pid in [process.pid, *spawned]:
             if process_state(pid) not in (None, "Z"):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_kill_9_of_a_search_on_a_cluster_removes_its_engine_there(cluster, tmp_path):
+    address, client = cluster
+    process, name = start_child(tmp_path, address)
+    try:
+        assert name in client.run_on_scheduler(plugin_names)
+        assert all(name in names for names in client.run(resident_names).values())
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        deadline = time.monotonic() + 5 * eval_dask.LEASE_CHECK_S + 10
+        while name in client.run_on_scheduler(plugin_names) or any(
+                name in names for names in client.run(resident_names).values()):
+            assert time.monotonic() < deadline, "the engine of a killed search is still installed on the cluster"
+            time.sleep(0.2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert len(client.scheduler_info()["workers"]) == 2  # the cluster's workers are not ours to stop
