@@ -128,7 +128,7 @@ class EnginePlugin(WorkerPlugin):
 def keep_freed_memory() -> None:
     """Let malloc keep freed activations for reuse, as it does by default. A Dask nanny starts its worker
     with ``MALLOC_TRIM_THRESHOLD_`` set, which also fixes the mmap threshold at 128 KiB: every activation
-    is then a fresh mmap and page faults, and an evaluation took 2 to 2.8 times as long as in a plain
+    is then a fresh mmap and page faults, and an evaluation took 1.6 to 3.7 times as long as in a plain
     process (``benchmarks/RESULTS.md``). Linux with glibc only; elsewhere nothing changes."""
     if not sys.platform.startswith("linux"):
         return
