@@ -21,7 +21,7 @@ from regnas.evaluate import Evaluator
 from regnas.fast_eval import EngineOptions, SubnetEngine
 from search_spaces import get_space
 from tests.conftest import TINY, tiny_config
-from tests.test_run_folder import children, process_state
+from tests.test_run_folder import children, kill_9_and_wait_for, kill_what_is_left
 
 SPACE = get_space("nasbench201")
 
@@ -245,17 +245,9 @@ def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
     try:
         spawned = children(process.pid)
         assert sum("spawn_main" in cmd for cmd in spawned.values()) >= 2, spawned  # the two dask workers
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-        deadline = time.monotonic() + 10
-        while any(process_state(pid) not in (None, "Z") for pid in spawned):
-            left = {pid: cmd for pid, cmd in spawned.items() if process_state(pid) not in (None, "Z")}
-            assert time.monotonic() < deadline, f"still running 10 s after kill -9 of their parent: {left}"
-            time.sleep(0.1)
+        kill_9_and_wait_for(process, spawned)
     finally:
-        for pid in [process.pid, *spawned]:
-            if process_state(pid) not in (None, "Z"):
-                os.kill(pid, signal.SIGKILL)
+        kill_what_is_left([process.pid, *spawned])
 
 
 def test_kill_9_of_a_search_on_a_cluster_removes_its_engine_there(cluster, tmp_path):
