@@ -33,8 +33,7 @@ _ADDRESS = re.compile(r"^tcp://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-]*):(
 # On a worker: the engines its plugins installed, by (plugin name, worker address); several workers may share
 # a process (a threaded cluster), so the address is part of the key.
 _resident: dict[tuple[str, str], tuple[SubnetEngine, threading.Lock]] = {}
-setups: Counter[str] = Counter()  # in this process, by plugin name: plugin setups and tasks served (tests count them)
-served: Counter[str] = Counter()
+served: Counter[str] = Counter()  # tasks this process ran, by plugin name (tests count them)
 
 
 def check_scheduler_address(address: str) -> str:
@@ -105,7 +104,6 @@ class EnginePlugin(WorkerPlugin):
         torch.set_num_threads(self.engine.options.threads)
         keep_freed_memory()
         _resident[(self.name, worker.address)] = (self.engine, threading.Lock())
-        setups[self.name] += 1
         self._watch = PeriodicCallback(functools.partial(self._check_lease, worker), LEASE_CHECK_S * 1000)
         self._watch.start()  # setup runs on the worker's event loop
 
@@ -179,10 +177,6 @@ class DaskPool:
                 raise ConfigError(f"the Dask workers could not install the regnas engine ({type(error).__name__}: "
                                   f"{error}); they need this regnas, torch and dask installed") from None
             raise
-
-    @property
-    def workers(self) -> int:
-        return len(self.client.scheduler_info()["workers"])
 
     def map(self, archs: Sequence[Arch]) -> Iterator[tuple[np.ndarray, int]]:
         """Results in the order of ``archs``, yielded as they complete in that order."""
