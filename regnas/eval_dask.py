@@ -45,7 +45,7 @@ def check_scheduler_address(address: str) -> str:
     return address
 
 
-def connect(address: str):
+def connect(address: str) -> Client:
     """A client of the scheduler at ``address`` whose cluster runs this regnas, or a one-line ConfigError within
     ``CONNECT_TIMEOUT_S + 2 * WORKER_TIMEOUT_S`` seconds."""
     check_scheduler_address(address)
@@ -78,7 +78,7 @@ def regnas_version() -> str:
     return __version__
 
 
-def local_cluster(workers: int):
+def local_cluster(workers: int) -> LocalCluster:
     """A Dask cluster of ``workers`` spawned processes with one thread each, owned by this process. Its
     workers end when this process does, kill -9 included: each reads a pipe from its parent and exits when
     the pipe closes (``distributed.process.AsyncProcess``; ``tests/test_dask_eval.py`` checks it)."""
