@@ -238,6 +238,7 @@ def start_child(tmp_path, scheduler: str = "") -> tuple[subprocess.Popen, str]:
     return process, (tmp_path / "stdout").read_text().split()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
     process, _ = start_child(tmp_path)
@@ -250,6 +251,7 @@ def test_kill_9_leaves_no_worker_of_a_local_cluster(tmp_path):
         kill_what_is_left([process.pid, *spawned])
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_search_on_a_cluster_removes_its_engine_there(cluster, tmp_path):
     address, client = cluster
     process, name = start_child(tmp_path, address)
