@@ -22,6 +22,7 @@ from evolution.result import SearchResult, build_result
 from evolution.run_folder import CHECKPOINT, RunLock, check_run_options, claim_new_run  # CHECKPOINT: for callers
 from evolution.sampling import NestedFamilySampling
 from evolution.session import Session, build_session, check_config
+from regnas.device import resolve_device
 from regnas.errors import CheckpointError, ConfigError
 from regnas.io import atomic_write_json, atomic_write_text
 
@@ -50,6 +51,7 @@ def search(
     workers: int = 1,
     cache_dir: str | Path | None = None,
     device: str = "cpu",
+    scheduler: str | None = None,
 ) -> SearchResult:
     """Run (or resume) a search into ``run_dir`` and return its result.
 
@@ -66,12 +68,21 @@ def search(
     and data can share one; its key covers everything that determines a prediction).
     ``device`` runs the sub-networks (and trains a quick supernet) there: ``auto``, ``cpu`` or ``cuda[:N]``
     (``regnas.evaluate.Evaluator`` says how a GPU's predictions can differ from a CPU's).
+    ``scheduler`` (``tcp://HOST:PORT``) evaluates them on the workers of that Dask cluster instead of ``workers``
+    local processes (the result does not depend on it either).
     """
     run_dir = Path(run_dir)
     check_run_options(resume=resume, overwrite=overwrite)
     if resume:
         require_checkpoint(run_dir)  # before the lock would create the folder
     check_config(config)
+    if scheduler is not None:  # an unreachable cluster fails before a folder is claimed or a supernet trained
+        from regnas.eval_dask import connect
+
+        if workers > 1 or resolve_device(device).type != "cpu":
+            raise ConfigError(f"scheduler {scheduler!r} spreads the evaluation over a cluster's CPUs: give neither "
+                              f"workers ({workers}) nor device {device!r}")
+        connect(scheduler).close()
     with RunLock(run_dir):
         saved = None
         if resume:
@@ -84,12 +95,13 @@ def search(
         else:
             claim_new_run(run_dir, overwrite=overwrite)
         return _run(config, run_dir, saved, progress=progress, on_generation=on_generation, workers=workers,
-                    cache_dir=Path(cache_dir) if cache_dir is not None else run_dir, device=device)
+                    cache_dir=Path(cache_dir) if cache_dir is not None else run_dir, device=device, scheduler=scheduler)
 
 
 def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: bool,
-         on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path, device: str) -> SearchResult:
-    session = build_session(config, cache_dir, progress=progress, workers=workers, device=device)
+         on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path, device: str,
+         scheduler: str | None) -> SearchResult:
+    session = build_session(config, cache_dir, progress=progress, workers=workers, device=device, scheduler=scheduler)
     if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "

@@ -138,10 +138,10 @@ def check_latency_objectives(config: SearchConfig) -> None:
 
 
 def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1,
-                  device: str = "cpu") -> Session:
+                  device: str = "cpu", scheduler: str | None = None) -> Session:
     """Load data and supernet and wire the evaluator, objectives and budgets (names and budget feasibility
     are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results);
-    ``device``: where sub-networks run."""
+    ``device``: where sub-networks run; ``scheduler``: a Dask cluster that evaluates them instead (no effect either)."""
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
@@ -149,7 +149,7 @@ def build_session(config: SearchConfig, predictions_dir: Path | None, *, progres
     objectives = [get_objective(spec) for spec in config.objective_specs]
     supernet, supernet_path = obtain_supernet(config, space, data, progress=progress, device=device)
     evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=predictions_dir,
-                          workers=workers, device=device)
+                          workers=workers, device=device, scheduler=scheduler)
     latency_ms = latency_function(space, config.platforms) if config.platforms else None
     budgets = make_budgets(config.member_names, config.platforms, config.budgets)
     context = EvaluationContext(space, evaluator, ModelStats(supernet, data.image_size), config.member_names,

@@ -52,6 +52,8 @@ class Evaluator:
     calibration split (``regnas.fast_eval.SubnetEngine`` says why the faster path keeps them exact).
     ``workers > 1`` lets ``evaluate_many`` spread the sub-networks it has not seen over that many
     spawned processes (same predictions; call ``close`` or use ``with`` to stop them early).
+    ``scheduler`` (``tcp://HOST:PORT``) spreads them over the workers of that Dask cluster instead, the engine
+    installed once per worker (``regnas.eval_dask``); the connection opens here.
     ``device`` is where sub-networks run (``auto``, ``cpu``, ``cuda[:N]``). The tie check makes the fast pass
     agree with the exact path on the same device; a GPU's kernels round differently from the CPU's, so a GPU
     run and a CPU run can differ on samples within rounding of a tie (and then pick different families).
@@ -68,6 +70,7 @@ class Evaluator:
         cache_dir: str | Path | None = None,
         workers: int = 1,
         device: str | torch.device = "cpu",
+        scheduler: str | None = None,
     ):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
@@ -76,6 +79,9 @@ class Evaluator:
         self.device = resolve_device(device)
         if workers > 1 and self.device.type != "cpu":
             raise ValueError(f"workers ({workers}) spread CPU evaluation; on {self.device} evaluate in one process")
+        if scheduler is not None and (workers > 1 or self.device.type != "cpu"):
+            raise ValueError(f"scheduler {scheduler!r} spreads CPU evaluation over a cluster: give neither workers "
+                             f"({workers}) nor a GPU ({self.device})")
         # A private copy: recalibration rewrites BatchNorm buffers, the caller's supernet stays as it is.
         self.supernet = copy.deepcopy(supernet).eval().to(self.device)
         self.space = supernet.space
@@ -85,6 +91,7 @@ class Evaluator:
         self.labels = self.split.labels.numpy()
         self.batch_size = batch_size
         self.workers = workers
+        self.scheduler = scheduler
         self.checksum = supernet.checksum()
         # Normalise once: every sub-network reads the same tensors (elementwise, so chunking changes no bit).
         calibration = [x.to(self.device) for x, _ in data.batches(data.calibration, len(data.calibration))]
@@ -98,6 +105,8 @@ class Evaluator:
             self._cache = self._read_cache(self.cache_file)
         self.n_computed = 0
         self._n_rechecked_by_workers = 0
+        if scheduler is not None:
+            self._worker_pool()  # a bad or unreachable scheduler fails now, not in the first generation
 
     @property
     def n_rechecked(self) -> int:
@@ -132,7 +141,7 @@ class Evaluator:
         for arch in parsed:
             missing.setdefault(self.key(arch), arch)
         missing = {key: arch for key, arch in missing.items() if key not in self._cache}
-        if self.workers > 1 and len(missing) > 1:
+        if (self.workers > 1 or self.scheduler is not None) and len(missing) > 1:
             try:
                 for key, (predictions, rechecked) in zip(missing, self._worker_pool().map(list(missing.values()))):
                     self._cache[key] = predictions  # kept even if a later one is interrupted
@@ -182,7 +191,8 @@ class Evaluator:
         return entries
 
     def close(self) -> None:
-        """Stop the worker processes (they start again on the next ``evaluate_many`` that needs them)."""
+        """Stop the worker processes, or leave the cluster (they start again, or it is joined again, on the next
+        ``evaluate_many`` that needs them)."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
@@ -195,10 +205,15 @@ class Evaluator:
 
     def _worker_pool(self):
         if self._pool is None:
-            from regnas.eval_workers import WorkerPool
+            if self.scheduler is not None:
+                from regnas.eval_dask import DaskPool
 
-            self._pool = WorkerPool(self.engine, self.workers)
-            # Workers must not outlive an evaluator that was dropped without close().
+                self._pool = DaskPool(self.engine, self.cache_key, scheduler=self.scheduler)
+            else:
+                from regnas.eval_workers import WorkerPool
+
+                self._pool = WorkerPool(self.engine, self.workers)
+            # Workers must not outlive an evaluator that was dropped without close(), nor our plugin a cluster's.
             weakref.finalize(self, self._pool.close)
         return self._pool
 

@@ -65,6 +65,24 @@ def wait_for_workers(process: subprocess.Popen, n: int) -> dict[int, str]:
         time.sleep(0.05)
 
 
+def kill_9_and_wait_for(process: subprocess.Popen, spawned: dict[int, str]) -> None:
+    """kill -9 ``process``; fail unless every process of ``spawned`` (its children) is gone 10 s later."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(process_state(pid) not in (None, "Z") for pid in spawned):
+        left = {pid: cmd for pid, cmd in spawned.items() if process_state(pid) not in (None, "Z")}
+        assert time.monotonic() < deadline, f"still running 10 s after kill -9 of their parent: {left}"
+        time.sleep(0.1)
+
+
+def kill_what_is_left(pids: list[int]) -> None:
+    """Whatever a test started and is still there."""
+    for pid in pids:
+        if process_state(pid) not in (None, "Z"):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="module")
 def supernet_path(tiny_run) -> str:
     return json.loads((tiny_run / "result.json").read_text())["supernet"]["path"]
@@ -81,18 +99,10 @@ def test_kill_9_leaves_no_worker_and_a_second_search_is_refused_while_one_runs(t
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1, err
         assert f"run folder '{run_dir}' is in use by another search (process {process.pid})" in err
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
         # Workers and multiprocessing's resource tracker end with their parent.
-        deadline = time.monotonic() + 10
-        while any(process_state(pid) not in (None, "Z") for pid in spawned):
-            left = {pid: cmd for pid, cmd in spawned.items() if process_state(pid) not in (None, "Z")}
-            assert time.monotonic() < deadline, f"still running 10 s after kill -9 of their parent: {left}"
-            time.sleep(0.1)
+        kill_9_and_wait_for(process, spawned)
     finally:
-        for pid in [process.pid, *spawned]:  # whatever this test started and is still there
-            if process_state(pid) not in (None, "Z"):
-                os.kill(pid, signal.SIGKILL)
+        kill_what_is_left([process.pid, *spawned])
     with RunLock(run_dir):  # the kernel released the dead search's lock
         pass
 

@@ -19,7 +19,7 @@ from regnas.io import check_writable
 from search_spaces import DEFAULT_SPACE, get_space
 
 MAX_WORKERS = 1024
-RESUME_FLAGS = ("resume", "generations", "quiet", "workers", "device")  # everything else is the run's own, fixed
+RESUME_FLAGS = ("resume", "generations", "quiet", "workers", "device", "scheduler")  # everything else is the run's own, fixed
 QUICK_SUPERNET_FLAGS = {"setting": "--setting", "train_epochs": "--train-epochs"}  # empty: [] or None
 
 EPILOG = """examples:
@@ -70,6 +70,9 @@ def parser() -> ArgumentParser:
     p.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)),
                    help="processes evaluating sub-networks on the CPU (default: 2, or 1 on a 1-core machine or a "
                         "GPU); the result does not depend on it")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="evaluate sub-networks on the workers of this Dask cluster instead of local --workers "
+                        "(CPU only; the result does not depend on it)")
     p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES}: where sub-networks run (auto: a GPU when "
                                                     "there is one)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -126,7 +129,20 @@ def check_resume_flags(p: ArgumentParser, args) -> None:
              if action.dest not in (*RESUME_FLAGS, "help") and getattr(args, action.dest) != action.default]
     if given:
         raise ConfigError(f"{', '.join(given)} cannot be given with --resume: a resumed run keeps the settings it "
-                          f"started with; only --generations, --quiet, --workers and --device may be given")
+                          f"started with; only --generations, --quiet, --workers, --scheduler and --device may be given")
+
+
+def check_scheduler_flags(args) -> None:
+    """--scheduler is one way of spreading the evaluation, on CPUs: not with --workers N or a GPU."""
+    from regnas.eval_dask import check_scheduler_address
+
+    check_scheduler_address(args.scheduler)
+    if args.workers is not None and args.workers > 1:
+        raise ConfigError(f"--scheduler {args.scheduler} and --workers {args.workers} both spread the evaluation; "
+                          "give one of them")
+    if args.device != "auto" and resolve_device(args.device).type != "cpu":
+        raise ConfigError(f"--scheduler {args.scheduler} evaluates on the cluster's CPUs; --device {args.device} "
+                          "cannot go with it: drop --device or use --device cpu")
 
 
 @entry_point("regnas-evolve")
@@ -137,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     check_run_options(resume=bool(args.resume), overwrite=args.overwrite)
+    if args.scheduler is not None:
+        check_scheduler_flags(args)
     start = time.perf_counter()
     if args.resume:
         check_resume_flags(p, args)
@@ -148,13 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         run_dir = Path(args.out or f"runs/{config.space}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_writable(run_dir, folder=True, what="--resume" if args.resume else "--out")
-    device = resolve_device(args.device)
+    device = resolve_device("cpu" if args.scheduler is not None and args.device == "auto" else args.device)
     if args.workers is not None and args.workers > 1 and device.type != "cpu":
         raise ConfigError(f"--workers {args.workers} spreads CPU evaluation; on {device} sub-networks run in one "
                           "process: drop --workers or use --device cpu")
-    workers = args.workers or (min(2, os.cpu_count() or 1) if device.type == "cpu" else 1)
+    workers = args.workers or (min(2, os.cpu_count() or 1) if device.type == "cpu" and not args.scheduler else 1)
     result = search(config, run_dir, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet,
-                    workers=workers, device=str(device))
+                    workers=workers, device=str(device), scheduler=args.scheduler)
     print(result.summary())
     print(f"wrote {run_dir}/ (result.json, report.html, pareto.csv, pareto.png, history.jsonl, config.json) "
           f"in {time.perf_counter() - start:.0f}s", file=sys.stderr)
