@@ -121,12 +121,10 @@ class MobileNetV3Supernet(Supernet):
         for s, (slots, layers) in enumerate(zip(self.stages, active_layers(arch))):
             for j, (slot, (kernel, expand)) in enumerate(zip(slots, layers)):
                 state.update({f"stages.{s}.{j}.{key}": value for key, value in slot.sliced(kernel, expand).items()})
-        # Built without initialising (every tensor is then copied in): extraction is on the search's hot path.
-        with torch.device("meta"):
-            net = MobileNetV3Network(arch, self.settings["C"], self.settings["num_classes"], self.settings["in_channels"])
-        net.to_empty(device=self.head.classifier.weight.device)
+        net = MobileNetV3Network(arch, self.settings["C"], self.settings["num_classes"], self.settings["in_channels"])
         net.load_state_dict(state)
-        return net.train(self.training)
+        device = self.head.classifier.weight.device
+        return (net if device.type == "cpu" else net.to(device)).train(self.training)
 
 
 class MobileNetV3Network(nn.Module):
