@@ -10,10 +10,11 @@ from torch.nn import functional as F
 # OFA's MobileNetV3 widths at width 1.0: stem, first block, the five elastic stages, final expand, feature mix.
 OFA_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)
 # Per elastic stage, as in OFA's MobileNetV3 (act_stages / se_stages of ofa_mbv3.py): ReLU and no SE in the
-# early stages, h-swish late, SE in stages 2, 4 and 5. Strides: OFA's (2, 2, 2, 1, 2) after a stride-2 stem
-# shrink 224 px by 32 to 7x7; a 32x32 image keeps the stem and stage 1 at full resolution, so the last
-# stage sees 4x4 and the classifier pools a map like ImageNet's 7x7 rather than a single pixel.
-STAGE_STRIDES = (1, 2, 2, 1, 2)
+# early stages, h-swish late, SE in stages 2, 4 and 5. Strides: OFA halves 224 px five times (a stride-2 stem,
+# stages (2, 2, 2, 1, 2)) to 7x7. A 32x32 image is halved three times, to 4x4 at the head: the stem keeps
+# stride 1 (a CIFAR image has no detail to spare) and so does the last stage, since on a 2x2 map a 5x5 or 7x7
+# depthwise kernel reaches no further than a 3x3 one and the last stage's kernel genes would change nothing.
+STAGE_STRIDES = (2, 2, 2, 1, 1)
 STAGE_ACTS = ("relu", "relu", "hswish", "hswish", "hswish")
 STAGE_SE = (False, True, False, True, True)
 MAX_DEPTH = 4
