@@ -10,6 +10,7 @@ from torch import nn
 
 from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
+from search_spaces.latency import built_for_timing as _built
 from search_spaces.mobilenetv3.layers import all_keys, most_repeats
 from search_spaces.mobilenetv3.modules import ConvBN, Head, MBConv
 from search_spaces.mobilenetv3.supernet import MobileNetV3Network
@@ -30,19 +31,6 @@ def op_keys(settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> l
 def max_repeats(settings: Mapping[str, Any]) -> int:
     """The most times one key occurs in a network (slots 2-4 of a stage with one kernel and expand ratio)."""
     return most_repeats(settings, (3, 32, 32))
-
-
-def _built(factory: Callable[[], nn.Module], generator: torch.Generator) -> nn.Module:
-    """A module with weights from ``generator`` (not the global RNG) and the BatchNorm statistics of an identity."""
-    with torch.device("meta"):
-        module = factory()
-    module = module.to_empty(device="cpu")
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.uniform_(-0.1, 0.1, generator=generator)
-        for name, buffer in module.named_buffers():
-            buffer.fill_(1 if name.endswith("running_var") else 0)
-    return module.eval()
 
 
 def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], Any]:
