@@ -88,7 +88,7 @@ class MobileNetV3Space(SearchSpace):
         return from_active(active_layers(self.validate(arch)))
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        """Every gene drawn uniformly, inactive ones then reset: uniform over what the networks compute per stage depth."""
+        """Every gene drawn uniformly, then the idle slots' genes reset to ``INACTIVE`` (the form strings parse to)."""
         return self.canonical(super().sample(rng))
 
     def to_str(self, arch: Arch) -> str:
@@ -99,7 +99,7 @@ class MobileNetV3Space(SearchSpace):
             raise InvalidArchError(f"mobilenetv3 architecture must be a string, got {type(text).__name__}")
         parts = text.strip().split("|")
         if len(parts) != N_STAGES:
-            raise InvalidArchError(f"malformed mobilenetv3 architecture {text!r}: {len(parts)} stages; expected {_FORMAT}")
+            raise InvalidArchError(f"malformed mobilenetv3 architecture {text!r}: {len(parts)} of {N_STAGES} stages; expected {_FORMAT}")
         stages = []
         for number, part in enumerate(parts, start=1):
             tokens = part.split("-") if part else []
