@@ -19,7 +19,7 @@ from typing import Any
 from search_spaces.base import Arch
 from search_spaces.latency import KeyScheme
 from search_spaces.mobilenetv3.modules import MAX_DEPTH, Stage, layer_shape, plan
-from search_spaces.mobilenetv3.space import EXPANDS, KERNELS, MobileNetV3Space, active_layers, from_active
+from search_spaces.mobilenetv3.space import EXPANDS, KERNELS, N_STAGES, MobileNetV3Space, active_layers, from_active
 
 
 def _halved(side: int, stride: int) -> int:
@@ -58,7 +58,7 @@ def most_repeats(settings: Mapping[str, Any], input_shape: tuple[int, int, int])
 
 
 def _uniform(kernel: int, expand: int) -> Arch:
-    return from_active([[(kernel, expand)] * MAX_DEPTH] * len(plan(16).stages))
+    return from_active([[(kernel, expand)] * MAX_DEPTH] * N_STAGES)
 
 
 @functools.cache
