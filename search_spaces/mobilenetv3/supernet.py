@@ -96,6 +96,10 @@ class MobileNetV3Supernet(Supernet):
         self.reset_parameters(torch.Generator().manual_seed(init_seed))
 
     def forward(self, x: torch.Tensor, arch: Arch | str) -> torch.Tensor:
+        if self.training and x.device.type == "cpu":
+            # oneDNN's depthwise backward is about 3x faster on channels-last tensors (a 7x7 one, measured),
+            # a sandwich step about 2x; evaluation stays in the layout of the caller (and of ``extract``).
+            x = x.contiguous(memory_format=torch.channels_last)
         x = self.first(self.stem(x))
         for slots, layers in zip(self.stages, active_layers(_SPACE.parse(arch))):
             for slot, (kernel, expand) in zip(slots, layers):
