@@ -169,3 +169,20 @@ def test_recalibrated_supernet_path_equals_the_recalibrated_extracted_network():
     with torch.no_grad():
         assert torch.equal(engine.supernet(x, arch), plain(x))
         assert not torch.equal(supernet(x, arch), plain(x))  # the statistics did change
+
+
+def test_a_checkpoint_carries_the_space_and_its_settings(tmp_path):
+    from regnas.errors import CheckpointError
+    from regnas.supernet import load_supernet, save_checkpoint
+
+    supernet = randomised_supernet(SPACE)
+    path = save_checkpoint(tmp_path / "s.pt", supernet)
+    loaded = load_supernet(path, "mobilenetv3", supernet.settings)
+    assert loaded.checksum() == supernet.checksum() and loaded.settings["C"] == SPACE.test_settings["C"]
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x, EXAMPLE), supernet(x, EXAMPLE))
+    with pytest.raises(CheckpointError, match="settings"):
+        load_supernet(path, "mobilenetv3", {**supernet.settings, "C": 8})
+    with pytest.raises(CheckpointError, match="holds a 'mobilenetv3' supernet, not 'nasbench201'"):
+        load_supernet(path, "nasbench201")
