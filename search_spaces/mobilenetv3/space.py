@@ -81,6 +81,8 @@ class MobileNetV3Space(SearchSpace):
         Setting("C", "stem channels; every width scales with it as in OFA (16: stages 24-40-80-112-160, head 960, 1280)",
                 reference=16, quick=8, test=4, low=4),
     )
+    # The real side: at 16 px the last stages would see 2x2 maps, where 5x5 and 7x7 kernels act as 3x3 ones.
+    test_input_shape = (3, 32, 32)
 
     # ---- strings -----------------------------------------------------------------------------
     def canonical(self, arch: Arch) -> Arch:
