@@ -68,3 +68,19 @@ class ProfilingHooks(Protocol):
     def build_network(self, arch: Arch, settings: Settings, input_shape: InputShape, batch: int,
                       generator: torch.Generator) -> Callable[[], Any]:
         """A call that runs the standalone network of ``arch`` on a fixed random input."""
+
+
+def built_for_timing(factory: Callable[[], Any], generator: torch.Generator):
+    """``factory()``'s module for a profiler: built without initialising, weights drawn from ``generator`` (not
+    the global RNG), BatchNorm statistics of an identity, in eval mode."""
+    import torch
+
+    with torch.device("meta"):
+        module = factory()
+    module = module.to_empty(device="cpu")
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.uniform_(-0.1, 0.1, generator=generator)
+        for name, buffer in module.named_buffers():
+            buffer.fill_(1 if name.endswith("running_var") else 0)
+    return module.eval()

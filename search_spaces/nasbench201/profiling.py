@@ -11,6 +11,7 @@ from torch import nn
 
 from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
+from search_spaces.latency import built_for_timing as _built
 from search_spaces.nasbench201.layers import layer_counts
 from search_spaces.nasbench201.modules import Head, ReLUConvBN, ResidualReduction, Stem
 from search_spaces.nasbench201.supernet import NASBench201Network, run_cell
@@ -28,22 +29,6 @@ def op_keys(settings: Mapping[str, Any], input_shape: tuple[int, int, int]) -> l
 def max_repeats(settings: Mapping[str, Any]) -> int:
     """The most times one key occurs in a network: 6 edges in each of N cells of a stage."""
     return 6 * int(settings["N"])
-
-
-def _filled(module: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Weights from ``generator`` (not the global RNG); BatchNorm statistics of an identity."""
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.uniform_(-0.1, 0.1, generator=generator)
-        for name, buffer in module.named_buffers():
-            buffer.fill_(1 if name.endswith("running_var") else 0)
-    return module.eval()
-
-
-def _built(factory: Callable[[], nn.Module], generator: torch.Generator) -> nn.Module:
-    with torch.device("meta"):
-        module = factory()
-    return _filled(module.to_empty(device="cpu"), generator)
 
 
 def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], Any]:
