@@ -292,3 +292,24 @@ def test_key_schemes_are_the_spaces_own(space, rng):
         for row, arch in zip(np.asarray(counts.todense() if hasattr(counts, "todense") else counts), codes):
             keys = scheme.keys(space.decode(arch), settings, space.test_input_shape)
             assert {vocabulary[j]: int(c) for j, c in enumerate(row) if c} == {k: keys.count(k) for k in set(keys)}
+
+
+def test_the_default_problem_limits_every_member_and_the_largest_network_breaks_the_first(space):
+    """``regnas-evolve --space NAME`` with no platforms or budgets poses the space's own problem: two or more
+    members, each with a limit, the first one's broken by the largest network (priced as the search prices it:
+    its platform's table, or the extracted network of the quick supernet)."""
+    from evolution.config import SearchConfig
+    from regnas.budgets import make_budgets
+    from regnas.latency import get_platform
+    from regnas.model_stats import ModelStats
+
+    config = SearchConfig(space=space.name)
+    budgets = make_budgets(config.member_names, config.platforms, config.budgets)
+    assert config.members >= 2 and [b.member for b in budgets] == list(range(config.members))
+    first = budgets[0]
+    if first.kind == "latency":
+        cost = get_platform(first.platform).predict(space.largest())
+    else:
+        stats = ModelStats(space.supernet(**{**space.supernet_defaults, **config.supernet_settings}))
+        cost = stats.params(space.largest()) if first.kind == "params" else stats.flops(space.largest())
+    assert cost > first.limit, (space.name, first.name, cost)
