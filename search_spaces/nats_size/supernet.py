@@ -35,7 +35,10 @@ class NATSSizeSupernet(Supernet):
 
     @torch.no_grad()
     def extract(self, arch: Arch | str) -> nn.Module:
-        net = NATSSizeNetwork(widths(_SPACE.parse(arch), self.settings), self.settings["num_classes"], self.settings["in_channels"])
+        # Built without storage (no initialisation drawn, fast), then every tensor is copied in.
+        with torch.device("meta"):
+            net = NATSSizeNetwork(widths(_SPACE.parse(arch), self.settings), self.settings["num_classes"], self.settings["in_channels"])
+        net = net.to_empty(device=self.body.stem.conv.weight.device)
         shared = self.body.state_dict()
         for name, tensor in net.state_dict().items():
             tensor.copy_(shared[name][tuple(slice(0, n) for n in tensor.shape)])
