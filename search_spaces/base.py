@@ -217,6 +217,13 @@ class SearchSpace(ABC):
         """``a ⊑ b``: every weight ``a`` uses is also used by ``b``."""
         return all(x <= y for x, y in zip(self.footprint(a), self.footprint(b)))
 
+    @property
+    def nesting_groups(self) -> tuple[tuple[int, ...], ...]:
+        """Gene indices nesting judges together: ``a ⊑ b`` iff it holds on every group alone. Each gene is
+        its own group where nesting is gene by gene; crossover by gene column moves whole groups, so the
+        children of nested parents stay nested."""
+        return tuple((g,) for g in range(self.n_genes))
+
     def is_chain(self, family: Sequence[Arch]) -> bool:
         return all(self.is_nested(a, b) for a, b in zip(family[:-1], family[1:]))
 

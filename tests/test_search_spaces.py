@@ -73,6 +73,17 @@ def test_nesting_is_a_partial_order_on_weight_footprints(space, rng):
             assert space.is_nested(a, c)
 
 
+def test_nesting_holds_group_by_group(space, rng):
+    """``nesting_groups`` partition the genes, and ``a ⊑ b`` iff on every group alone (a's values there, b's
+    elsewhere) the result is nested in b: what lets column crossover move whole groups between nested parents."""
+    groups = space.nesting_groups
+    assert sorted(g for group in groups for g in group) == list(range(space.n_genes))
+    pairs = [tuple(space.sample_family(2, rng)) for _ in range(100)] + [(space.sample(rng), space.sample(rng)) for _ in range(200)]
+    for a, b in pairs:
+        alone = [tuple(a[g] if g in group else b[g] for g in range(space.n_genes)) for group in groups]
+        assert space.is_nested(a, b) == all(space.is_nested(x, b) for x in alone), (a, b)
+
+
 def test_maximal_networks_are_nested_in_no_other(space, rng):
     """``maximal()`` holds ``largest()`` (the network with the most parameters of all sampled here); no
     maximal network is nested in another architecture (another maximal one or a sampled one)."""

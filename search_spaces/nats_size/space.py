@@ -93,12 +93,16 @@ class NATSSizeSpace(SearchSpace):
         pairs = ((top, top), (below, top), (top, below))
         return [(top, *p, *q) for p, q in itertools.product(pairs, repeat=2)]
 
+    @property
+    def nesting_groups(self) -> tuple[tuple[int, ...], ...]:
+        return ((0,), *PROJECTING_CELLS)
+
     def repair_chain(self, family: Sequence[Arch], rng: np.random.Generator) -> list[Arch]:
         """Exact: the genes split into C0 alone and the coupled pairs (C1, C2), (C3, C4); each part is repaired
         by dynamic programming over its states (8 or 64) along the family, ties drawn with ``rng``."""
         family = [self.validate(tuple(a)) for a in family]
         out = [list(a) for a in family]
-        for genes in ((0,), *PROJECTING_CELLS):
+        for genes in self.nesting_groups:
             states, allowed = _part(len(genes))
             codes = np.array([[CHANNELS.index(a[g]) for g in genes] for a in family])
             for member, state in enumerate(_repair_part(codes, states, allowed, rng)):
