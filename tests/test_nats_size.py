@@ -153,8 +153,22 @@ def test_default_problem_bounds_both_members_below_the_largest_network():
 def test_the_shipped_table_is_registered_as_a_platform():
     from regnas.latency import get_platform, list_platforms
 
-    names = [n for n, path in SPACE.latency_tables().items()]
+    names = list(SPACE.latency_tables())
     assert names and set(names) <= set(list_platforms())
     table = get_platform(names[0])
     assert table.meta["space"] == "nats-size" and table.meta["settings"] == {"div": 1}
     assert table.predict(SPACE.largest()) > 5 * table.predict("8:8:8:8:8")
+
+
+def test_a_checkpoint_carries_the_space_and_its_settings(tmp_path):
+    from regnas.errors import CheckpointError
+    from regnas.supernet import load_supernet, save_checkpoint
+
+    supernet = SPACE.supernet(div=8, init_seed=1)
+    path = save_checkpoint(tmp_path / "s.pt", supernet)
+    loaded = load_supernet(path, "nats-size", supernet.settings)
+    assert loaded.checksum() == supernet.checksum() and loaded.settings == {"div": 8, "num_classes": 10, "in_channels": 3}
+    with pytest.raises(CheckpointError, match="settings"):
+        load_supernet(path, "nats-size", {**supernet.settings, "div": 4})
+    with pytest.raises(CheckpointError, match="holds a 'nats-size' supernet, not 'nasbench201'"):
+        load_supernet(path, "nasbench201")
