@@ -68,3 +68,19 @@ class ProfilingHooks(Protocol):
     def build_network(self, arch: Arch, settings: Settings, input_shape: InputShape, batch: int,
                       generator: torch.Generator) -> Callable[[], Any]:
         """A call that runs the standalone network of ``arch`` on a fixed random input."""
+
+
+def random_module(factory: Callable[[], torch.nn.Module], generator: torch.Generator) -> torch.nn.Module:
+    """``factory()``'s module for timing, built without drawing from the global RNG: weights uniform in
+    [-0.1, 0.1] from ``generator``, BatchNorm statistics of an identity, in eval mode as deployed."""
+    import torch
+
+    with torch.device("meta"):
+        module = factory()
+    module = module.to_empty(device="cpu")
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.uniform_(-0.1, 0.1, generator=generator)
+        for name, buffer in module.named_buffers():
+            buffer.fill_(1 if name.endswith("running_var") else 0)
+    return module.eval()

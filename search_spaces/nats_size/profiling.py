@@ -10,6 +10,7 @@ from torch import nn
 
 from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
+from search_spaces.latency import random_module
 from search_spaces.nats_size.layers import vocabulary
 from search_spaces.nats_size.modules import Cell, ConvBN, Head, NATSSizeNetwork, Residual
 from search_spaces.nats_size.space import widths
@@ -27,20 +28,6 @@ def max_repeats(settings: Mapping[str, Any]) -> int:
     return 1
 
 
-def _random(factory: Callable[[], nn.Module], generator: torch.Generator) -> nn.Module:
-    """A module built without drawing from the global RNG: weights from ``generator``, BatchNorm
-    statistics of an identity; in eval mode, as a deployed network runs."""
-    with torch.device("meta"):
-        module = factory()
-    module = module.to_empty(device="cpu")
-    with torch.no_grad():
-        for parameter in module.parameters():
-            parameter.uniform_(-0.1, 0.1, generator=generator)
-        for name, buffer in module.named_buffers():
-            buffer.fill_(1 if name.endswith("running_var") else 0)
-    return module.eval()
-
-
 def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], Any]:
     """A call that runs the block of ``key`` once on a fixed random input of the key's shape."""
     match = _KEY.match(key)
@@ -53,7 +40,7 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
         "residual": lambda: Residual(c_in, c_out),
         "head": lambda: Head(c_in, c_out),
     }
-    module = _random(factories[kind], generator)
+    module = random_module(factories[kind], generator)
     x = torch.randn(batch, c_in, height, height, generator=generator)
     if kind == "head":
         return lambda: module(x)
@@ -63,7 +50,7 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
 def build_network(arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int], batch: int,
                   generator: torch.Generator) -> Callable[[], Any]:
     """A call that runs the standalone network of ``arch`` (what ``extract`` returns) on a fixed input."""
-    network = _random(lambda: NATSSizeNetwork(widths(arch, settings), int(settings["num_classes"]), int(input_shape[0])), generator)
+    network = random_module(lambda: NATSSizeNetwork(widths(arch, settings), int(settings["num_classes"]), int(input_shape[0])), generator)
     x = torch.randn(batch, *input_shape, generator=generator)
     return lambda: network(x)
 
