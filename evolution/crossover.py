@@ -13,8 +13,9 @@ from regnas.errors import UnknownNameError
 class GeneColumnCrossover(Crossover):
     """Uniform crossover whose unit is one gene across all K members.
 
-    A child takes gene g of every member from the same parent, so where nesting is judged gene by
-    gene (as in nasbench201 and nats-size) the children of nested parents are nested already.
+    A child takes gene g of every member from the same parent, and the genes of one of the space's
+    ``nesting_groups`` (genes nesting judges together) from one parent, so the children of nested
+    parents are nested already.
     """
 
     def __init__(self, genome: FamilyGenome, prob: float = 0.9):
@@ -23,7 +24,11 @@ class GeneColumnCrossover(Crossover):
 
     def _do(self, problem, X, *args, random_state: np.random.Generator = None, **kwargs):
         _, n_matings, _ = X.shape
-        columns = random_state.random((n_matings, self.genome.space.n_genes)) < 0.5
+        groups = self.genome.space.nesting_groups
+        draws = random_state.random((n_matings, len(groups))) < 0.5
+        columns = np.empty((n_matings, self.genome.space.n_genes), dtype=bool)
+        for j, genes in enumerate(groups):
+            columns[:, list(genes)] = draws[:, j:j + 1]
         return crossover_mask(X, np.tile(columns, (1, self.genome.k)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +64,25 @@ class Setting:
         return int(value)
 
 
+@dataclass(frozen=True)
+class DefaultProblem:
+    """The family problem a space's default search poses when no platforms or budgets are given.
+
+    ``platforms`` names one platform per member, small to large (empty: members ``m1, m2, ...``);
+    ``budgets`` maps each member to its limit (``"10ms"`` on its platform, ``"20kparams"``, ``"25Mflops"``);
+    ``why`` says how the limits were chosen. Every member must have a limit, and the space's largest
+    network must break the first member's, or the problem is degenerate (see README, "The family problem").
+    """
+
+    platforms: tuple[str, ...]
+    budgets: Mapping[str, str]
+    why: str
+
+    @property
+    def members(self) -> int:
+        return len(self.platforms) or len(self.budgets)
+
+
 class SearchSpace(ABC):
     """A space of architectures sharing one supernet, ordered by weight nesting (``a ⊑ b``).
 
@@ -71,6 +91,11 @@ class SearchSpace(ABC):
     contains every weight ``a`` uses; ``footprint(a)`` is the set of weights (as a comparable vector)
     and nesting is its element-wise order, which makes ``is_nested`` a preorder whose classes are
     architectures with identical footprints.
+
+    A space also carries what the layers above need without naming it: ``settings`` (``--setting``),
+    ``default_problem`` (the family problem of its default search: platforms and per-member budgets,
+    a ``DefaultProblem``), ``key_schemes`` and ``profiling_hooks`` (latency), and ``latency_tables``
+    (the tables it ships, registered as platforms by ``regnas.latency``).
     """
 
     name: str
@@ -78,6 +103,7 @@ class SearchSpace(ABC):
     settings: tuple[Setting, ...]  # what --setting may set (e.g. NAS-Bench-201's C and N), with their defaults
     image_multiple: int = 1  # the networks take square images whose side is a positive multiple of this
     test_input_shape: tuple[int, int, int] = (3, 32, 32)  # the input of the contract tests' networks
+    default_problem: DefaultProblem | None = None  # None: a search must be given its platforms or budgets
 
     # ---- settings ----------------------------------------------------------------------------
     @property
@@ -191,6 +217,13 @@ class SearchSpace(ABC):
         """``a ⊑ b``: every weight ``a`` uses is also used by ``b``."""
         return all(x <= y for x, y in zip(self.footprint(a), self.footprint(b)))
 
+    @property
+    def nesting_groups(self) -> tuple[tuple[int, ...], ...]:
+        """Gene indices nesting judges together: ``a ⊑ b`` iff it holds on every group alone. Each gene is
+        its own group where nesting is gene by gene; crossover by gene column moves whole groups, so the
+        children of nested parents stay nested."""
+        return tuple((g,) for g in range(self.n_genes))
+
     def is_chain(self, family: Sequence[Arch]) -> bool:
         return all(self.is_nested(a, b) for a, b in zip(family[:-1], family[1:]))
 
@@ -200,7 +233,12 @@ class SearchSpace(ABC):
 
     @abstractmethod
     def largest(self) -> Arch:
-        """The architecture every other one is nested in."""
+        """The architecture with the most weights; where one network contains all, that one."""
+
+    def maximal(self) -> list[Arch]:
+        """The architectures nested in no other; every architecture is nested in one of them. Where one
+        network contains all, just ``largest()``; a space without such a top lists its maximal ones."""
+        return [self.largest()]
 
     # ---- enumeration (optional) --------------------------------------------------------------
     @property
@@ -237,6 +275,10 @@ class SearchSpace(ABC):
     def profiling_hooks(self) -> ProfilingHooks | None:
         """What ``regnas-profile`` needs to time this space's ops and networks; None: it cannot be profiled."""
         return None
+
+    def latency_tables(self) -> Mapping[str, Path]:
+        """Latency table files this space ships, by platform name (``regnas.latency`` registers them)."""
+        return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, genes={self.n_genes})"

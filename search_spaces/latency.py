@@ -70,9 +70,9 @@ class ProfilingHooks(Protocol):
         """A call that runs the standalone network of ``arch`` on a fixed random input."""
 
 
-def built_for_timing(factory: Callable[[], Any], generator: torch.Generator):
-    """``factory()``'s module for a profiler: built without initialising, weights drawn from ``generator`` (not
-    the global RNG), BatchNorm statistics of an identity, in eval mode."""
+def random_module(factory: Callable[[], torch.nn.Module], generator: torch.Generator) -> torch.nn.Module:
+    """``factory()``'s module for timing, built without drawing from the global RNG: weights uniform in
+    [-0.1, 0.1] from ``generator``, BatchNorm statistics of an identity, in eval mode as deployed."""
     import torch
 
     with torch.device("meta"):

@@ -74,9 +74,9 @@ def test_table_of_another_space_is_refused(tmp_path, rng):
     with pytest.raises(LatencyTableError, match="prices space 'nasbench201', not 'nats-size'"):
         LatencyTable.load(path, space="nats-size")
     data = json.loads(path.read_text())
-    data["meta"]["space"] = "nats-size"
+    data["meta"]["space"] = "no-such-space"
     path.write_text(json.dumps(data))
-    with pytest.raises(LatencyTableError, match="unknown space 'nats-size'; allowed: .*nasbench201"):
+    with pytest.raises(LatencyTableError, match="unknown space 'no-such-space'; allowed: .*nasbench201"):
         LatencyTable.load(path)
 
 

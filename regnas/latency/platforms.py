@@ -7,6 +7,7 @@ from pathlib import Path
 from regnas.errors import DuplicateNameError
 from regnas.latency.table import LatencyTable, LatencyTableError
 from regnas.registry import Registry
+from search_spaces.registry import SPACES
 
 __all__ = ["describe_platform", "get_platform", "list_platforms", "register_platform", "unregister_platform"]
 
@@ -16,10 +17,22 @@ SHIPPED_TABLES = Path(__file__).with_name("tables")
 _PLATFORMS: Registry[LatencyTable | Path] = Registry("platform")
 
 
+def _shipped() -> dict[str, Path]:
+    """The tables shipped here and those every registered space ships (``SearchSpace.latency_tables``)."""
+    tables = {path.stem: path for path in sorted(SHIPPED_TABLES.glob("*.json"))}
+    for name in SPACES:
+        for platform, path in SPACES.get(name).latency_tables().items():
+            if platform in tables and tables[platform] != path:
+                raise DuplicateNameError(f"platform {platform!r} is shipped twice ({tables[platform]} and {path}); "
+                                         f"space {name!r} must name its table otherwise")
+            tables[platform] = path
+    return tables
+
+
 def _register_shipped() -> None:
-    for path in sorted(SHIPPED_TABLES.glob("*.json")):
-        if path.stem not in _PLATFORMS:
-            _PLATFORMS.register(path.stem, path)
+    for name, path in _shipped().items():
+        if name not in _PLATFORMS:
+            _PLATFORMS.register(name, path)
 
 
 def register_platform(name: str, table: LatencyTable | str | os.PathLike[str], overwrite: bool = False) -> LatencyTable:

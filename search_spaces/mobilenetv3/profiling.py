@@ -10,7 +10,7 @@ from torch import nn
 
 from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
-from search_spaces.latency import built_for_timing as _built
+from search_spaces.latency import random_module
 from search_spaces.mobilenetv3.layers import all_keys, most_repeats
 from search_spaces.mobilenetv3.modules import ConvBN, Head, MBConv
 from search_spaces.mobilenetv3.supernet import MobileNetV3Network
@@ -51,7 +51,7 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
     else:
         c_in = int(g["head_in"])
         factory = lambda: Head(c_in, int(g["fe"]), int(g["fm"]), int(g["classes"]))  # noqa: E731
-    module = _built(factory, generator)
+    module = random_module(factory, generator)
     x = torch.randn(batch, c_in, side, side, generator=generator)
     return lambda: module(x)
 
@@ -59,7 +59,7 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
 def build_network(arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int], batch: int,
                   generator: torch.Generator) -> Callable[[], Any]:
     """A call that runs the standalone network of ``arch`` (what ``extract`` returns) on a fixed input."""
-    network = _built(lambda: MobileNetV3Network(arch, int(settings["C"]), int(settings["num_classes"]), int(input_shape[0])),
+    network = random_module(lambda: MobileNetV3Network(arch, int(settings["C"]), int(settings["num_classes"]), int(input_shape[0])),
                      generator)
     x = torch.randn(batch, *input_shape, generator=generator)
     return lambda: network(x)

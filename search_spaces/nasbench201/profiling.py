@@ -11,7 +11,7 @@ from torch import nn
 
 from regnas.errors import LatencyTableError
 from search_spaces.base import Arch
-from search_spaces.latency import built_for_timing as _built
+from search_spaces.latency import random_module
 from search_spaces.nasbench201.layers import layer_counts
 from search_spaces.nasbench201.modules import Head, ReLUConvBN, ResidualReduction, Stem
 from search_spaces.nasbench201.supernet import NASBench201Network, run_cell
@@ -42,13 +42,13 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
         return torch.randn(batch, channels, height, height, generator=generator)
 
     if match.group(2):
-        module, x = _built(lambda: Stem(int(match.group(2)), int(match.group(3))), generator), tensor(int(match.group(2)))
+        module, x = random_module(lambda: Stem(int(match.group(2)), int(match.group(3))), generator), tensor(int(match.group(2)))
         return lambda: module(x)
     if match.group(4):
-        module, x = _built(lambda: ResidualReduction(int(match.group(4)), int(match.group(5))), generator), tensor(int(match.group(4)))
+        module, x = random_module(lambda: ResidualReduction(int(match.group(4)), int(match.group(5))), generator), tensor(int(match.group(4)))
         return lambda: module(x)
     if match.group(6):
-        module, x = _built(lambda: Head(int(match.group(6)), int(match.group(7))), generator), tensor(int(match.group(6)))
+        module, x = random_module(lambda: Head(int(match.group(6)), int(match.group(7))), generator), tensor(int(match.group(6)))
         return lambda: module(x)
     name, channels = match.group(8), int(match.group(9))
     x, y = tensor(channels), tensor(channels)
@@ -68,14 +68,14 @@ def build_op(key: str, batch: int, generator: torch.Generator) -> Callable[[], A
         raise LatencyTableError(f"unknown nasbench201 cell op {name!r} in key {key!r}; allowed: {', '.join([*factories, 'add', 'zeros', 'frame'])}")
     # Called the way Cell calls its ops (ModuleDict look-up inside run_cell's apply), so the entry
     # includes that dispatch: a few microseconds per op, which add up over the 3N cells.
-    ops = nn.ModuleDict({"3": _built(factories[name], generator)})
+    ops = nn.ModuleDict({"3": random_module(factories[name], generator)})
     apply = lambda index, op, t: ops[str(index)](t)  # noqa: E731
     return lambda: apply(3, name, x)
 
 
 def build_network(arch: Arch, settings: Mapping[str, Any], input_shape: tuple[int, int, int], batch: int, generator: torch.Generator) -> Callable[[], Any]:
     """A call that runs the standalone network of ``arch`` (what ``extract`` returns) on a fixed input."""
-    network = _built(
+    network = random_module(
         lambda: NASBench201Network(arch, int(settings["C"]), int(settings["N"]), int(settings["num_classes"]), int(input_shape[0])),
         generator,
     )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from regnas.errors import InvalidArchError
-from search_spaces.base import Arch, Gene, SearchSpace, Setting
+from search_spaces.base import Arch, DefaultProblem, Gene, SearchSpace, Setting
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges (target <- source) in the order of the canonical string |1<-0|+|2<-0|2<-1|+|3<-0|3<-1|3<-2|.
@@ -58,6 +58,13 @@ class NASBench201Space(SearchSpace):
         Setting("N", "cells per stage", reference=5, quick=1, test=1),
     )
     image_multiple = 4  # two residual reductions, each halving the side: a strided conv and a 2x2 pool must agree
+    # The default family problem: a phone model and a cloud model, each under a latency budget on its own platform.
+    default_problem = DefaultProblem(
+        platforms=("pixel3", "titan_rtx_1"),
+        budgets={"pixel3": "10ms", "titan_rtx_1": "10ms"},
+        why="10 ms on the Pixel 3 admits about half of NAS-Bench-201 but neither its best network (27 ms) nor the "
+            "largest (39 ms); 10 ms on the Titan RTX admits the best network (9.5 ms) but not the largest",
+    )
 
     def to_str(self, arch: Arch) -> str:
         self.validate(arch)
