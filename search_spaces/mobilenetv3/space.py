@@ -118,6 +118,11 @@ class MobileNetV3Space(SearchSpace):
         return from_active(stages)
 
     # ---- nesting -----------------------------------------------------------------------------
+    @property
+    def nesting_groups(self) -> tuple[tuple[int, ...], ...]:
+        """A stage's genes together: its depth decides which of its layer genes nesting compares."""
+        return tuple(tuple(range(s * GENES_PER_STAGE, (s + 1) * GENES_PER_STAGE)) for s in range(N_STAGES))
+
     def footprint(self, arch: Arch) -> tuple[int, ...]:
         """Per stage the depth, then per slot the kernel and expand ratio used (0 for a slot not run):
         element-wise order of these vectors is exactly the nesting relation."""
