@@ -275,6 +275,8 @@ def run_headline(data_path: str | Path, out: str | Path, settings: HeadlineSetti
                      for row in ROWS]
         rows += seed_rows
         reduction_rows += reductions(seed_rows, correct, seed)
+        if seed != settings.seeds[-1]:  # a finished seed is on disk before the next one's hours begin
+            write([], [], complete=False)
         if on_step is not None:
             on_step(f"seed {seed}")
     return write([], [], complete=True)

@@ -82,6 +82,26 @@ def test_a_stopped_run_keeps_its_rows_and_the_final_table_agrees(headline):
     assert "Partial" not in (out / "headline.md").read_text()
 
 
+def test_a_finished_seed_is_on_disk_before_the_next_seed_begins(headline, shared_data, tmp_path):
+    import shutil
+
+    out, summary, settings, _ = headline
+    shutil.copytree(out, tmp_path / "run")  # every step of seed 0 is done there: only the evaluations rerun
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_seed_0(step: str) -> None:
+        if step == "seed 0":
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", tmp_path / "run", replace(settings, seeds=(0, 1)),
+                     progress=False, on_step=stop_after_seed_0)
+    saved = json.loads((tmp_path / "run" / "headline.json").read_text())
+    assert saved["complete"] is False and saved["rows"] == json.loads(json.dumps(summary["rows"]))
+
+
 def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
     from regnas.evaluate import Evaluator
     from evolution.headline import load_headline_data
