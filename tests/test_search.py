@@ -132,8 +132,17 @@ def test_pick_rules_choose_from_the_front(tmp_path, tiny_supernet, tiny_run):
     nfr = np.array([f["nfr"] for f in result["front"]])
     assert make_picker("best:nf", columns, reward_lambda=1.0)(F, accuracy, nfr) == int(np.argmin(F[:, 2]))
     assert make_picker("reward:0", columns, reward_lambda=1.0)(F, accuracy, nfr) == int(np.argmax(accuracy))
+    # Pseudo-weights (Deb's): a family's weight on a column is its normalised distance from the column's worst
+    # value; the rule takes the family whose weights are nearest (L1) to the ones given. Not always the best of
+    # the first column: a family best there and good elsewhere has weight spread over several columns.
+    target = np.array([1.0, 0.0, 0.0])
+    worst, best = F.max(axis=0), F.min(axis=0)
+    assert np.all(worst > best), F  # every column varies on this front: the weights are defined
+    weights = (worst - F) / (worst - best)
+    weights /= weights.sum(axis=1, keepdims=True)
+    nearest = np.abs(weights - target).sum(axis=1)
     chosen = make_picker("pseudo-weights:1,0,0", columns, reward_lambda=1.0)(F, accuracy, nfr)
-    assert F[chosen, 0] == F[:, 0].min()  # ties: any of them
+    assert nearest[chosen] == nearest.min()  # ties: any of them
     for bad, message in [("best:zz", "names no objective column"), ("pseudo-weights:1,2", "3 non-negative"),
                          ("knee", "unknown pick rule 'knee'; allowed:")]:
         with pytest.raises(ConfigError, match=message):
