@@ -119,7 +119,11 @@ def run_search(out: Path, row: str, seed: int, data_path: str, settings: Headlin
         _log(progress, f"seed {seed}: searching {row} -> {run_dir}")
         search(config, run_dir, resume=(run_dir / CHECKPOINT).exists(), progress=progress, workers=2,
                cache_dir=out / "searches" / f"predictions-seed{seed}")
-    return json.loads((run_dir / "result.json").read_text())
+    result = json.loads((run_dir / "result.json").read_text())
+    if any("accuracies" not in row for row in result["front"]):
+        raise ConfigError(f"{run_dir / 'result.json'} was written by an older regnas (its front has no per-member "
+                          f"accuracies, which the picks need); delete {run_dir} and run the same command to search it again")
+    return result
 
 
 def _feasible(front: list[dict[str, Any]]) -> list[dict[str, Any]]:

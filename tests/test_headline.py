@@ -47,6 +47,18 @@ def test_the_reference_family_is_the_most_accurate_feasible_one():
     assert pick_most_accurate([_row("x", [0.5, 0.5], 0.1, feasible=False)])["members"] == ["x"]  # none feasible
 
 
+def test_a_search_folder_of_an_older_version_is_refused_in_one_line(tmp_path):
+    from evolution.headline import run_search
+    from regnas.errors import ConfigError
+
+    run_dir = tmp_path / "searches" / "reg-nas-seed0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "result.json").write_text(json.dumps({"front": [{"members": ["a", "b"], "mean_accuracy": 0.5,
+                                                                "nfr": 0.1, "feasible": True}]}))
+    with pytest.raises(ConfigError, match="written by an older regnas .* delete"):
+        run_search(tmp_path, "reg-nas", 0, "unused", QUICK, tmp_path / "unused.pt", progress=False)
+
+
 @pytest.fixture(scope="module")
 def headline(tmp_path_factory, shared_data):
     settings = replace(QUICK, name="test", train_images=600, validation_size=200, test_size=300,
