@@ -29,6 +29,10 @@ class FamilyGenome:
         """Canonical strings of the members joined by ' > ': the identity used for duplicates."""
         return " > ".join(self.space.to_str(a) for a in self.decode(x))
 
+    def functional_key(self, x: np.ndarray) -> str:
+        """The members' functional keys joined by ' > ': families with equal keys compute the same functions."""
+        return " > ".join(self.space.functional_key(a) for a in self.decode(x))
+
     def members(self, X: np.ndarray) -> np.ndarray:
         """View ``(n, k * n_genes)`` as ``(n, k, n_genes)``."""
         return np.asarray(X).reshape(len(X), self.k, self.space.n_genes)

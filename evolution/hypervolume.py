@@ -1,4 +1,4 @@
-"""Hypervolume of a family front under the default objectives, with its one reference point."""
+"""Hypervolume of a family front under the default objectives: in the unit cube of worst values, or in a front's box."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,3 +43,19 @@ def hypervolume(objectives: np.ndarray, columns: Sequence[str], n: int) -> float
     if not len(points):
         return 0.0
     return float(Hypervolume(ref_point=np.ones(len(columns))).do(points))
+
+
+BOX_REFERENCE = 1.1  # in a box normalised to [0, 1] by a front's ideal and nadir points, as is usual
+
+
+def box_hypervolume(objectives: np.ndarray, ideal: np.ndarray, nadir: np.ndarray) -> float:
+    """Volume dominated by the rows (natural units, minimised) once ``ideal`` maps to 0 and ``nadir`` to 1 in
+    every column, up to the reference ``BOX_REFERENCE`` in each (0 for no rows; rows beyond it add nothing).
+    In the box of the exact front this weighs the trade-off, where the unit cube of worst values is
+    dominated by the box below the best zero-flip family."""
+    points = np.asarray(objectives, dtype=np.float64).reshape(-1, len(ideal))
+    if not len(points):
+        return 0.0
+    ideal, nadir = np.asarray(ideal, dtype=np.float64), np.asarray(nadir, dtype=np.float64)
+    span = np.where(nadir > ideal, nadir - ideal, 1.0)
+    return float(Hypervolume(ref_point=np.full(len(ideal), BOX_REFERENCE)).do((points - ideal) / span))

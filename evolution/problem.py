@@ -5,10 +5,12 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 
-from regnas.budgets import Budget
+from evolution.archive import ParetoArchive
 from evolution.genome import FamilyGenome
+from regnas.budgets import Budget
 from regnas.family import EvaluationContext, FamilyView
 from regnas.objectives import Objective
 
@@ -19,12 +21,17 @@ class FamilyProblem(Problem):
 
     The evaluation context (supernet, evaluator, tables) and the objectives (which may be lambdas or
     user functions) are not pickled with the problem: a search checkpoint holds the algorithm, and
-    ``attach`` hands a resumed problem both again.
+    ``attach`` hands a resumed problem both again. With an ``archive``, every evaluated family is
+    offered to it (it is pickled with the problem, so a resumed search keeps it).
+
+    With ``skip_over_budget``, a family over a budget is not evaluated: budgets are priced from tables,
+    and pymoo's constrained survival and tournaments rank an infeasible family by its violation alone,
+    so its objectives would be computed for nothing. Its objective row is +inf (the worst, minimised).
     """
 
     def __init__(self, genome: FamilyGenome, objectives: Sequence[Objective], budgets: Sequence[Budget],
-                 context: EvaluationContext):
-        self.genome = genome
+                 context: EvaluationContext, archive: ParetoArchive | None = None, skip_over_budget: bool = False):
+        self.genome, self.archive, self.skip_over_budget = genome, archive, skip_over_budget
         self.objectives = list(objectives)
         self.budgets = list(budgets)
         self.columns = [c for o in self.objectives for c in o.columns(context.member_names)]
@@ -47,6 +54,19 @@ class FamilyProblem(Problem):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "context": None, "objectives": None}
 
+    def front(self, algorithm) -> Population:
+        """What a search on this problem returns: the archive's families, or (without an archive, or when no
+        family evaluated met the budgets) ``algorithm.opt``, pymoo's best of the last population."""
+        if self.archive is not None and len(self.archive):
+            return self.archive.population()
+        return algorithm.opt
+
+    def evaluated(self, G: np.ndarray | None, count: int) -> np.ndarray:
+        """Which of ``count`` families (constraint rows ``G``) have their objectives computed."""
+        if not self.skip_over_budget or G is None:
+            return np.ones(count, dtype=bool)
+        return (np.asarray(G) <= 0).all(axis=1)
+
     def family(self, x: np.ndarray) -> FamilyView:
         if self.context is None:
             raise RuntimeError("FamilyProblem has no evaluation context; call attach() after loading a checkpoint")
@@ -59,9 +79,14 @@ class FamilyProblem(Problem):
     def _evaluate(self, X, out, *args, **kwargs):
         start = time.perf_counter()
         families = [self.family(x) for x in np.asarray(X, dtype=np.int64)]
-        # One call for the whole generation, so an evaluator with worker processes can share it out.
-        self.context.evaluator.evaluate_many([a for f in families for a in f.archs])
-        out["F"] = np.array([self.objective_values(f) for f in families], dtype=np.float64) * self.signs
         if self.budgets:
             out["G"] = np.array([[b.violation(f) for b in self.budgets] for f in families], dtype=np.float64)
+        evaluated = self.evaluated(out.get("G"), len(families))
+        # One call for the whole generation, so an evaluator with worker processes can share it out.
+        self.context.evaluator.evaluate_many([a for f, e in zip(families, evaluated) if e for a in f.archs])
+        out["F"] = np.full((len(families), self.n_obj), np.inf)
+        for i in np.flatnonzero(evaluated):
+            out["F"][i] = np.array(self.objective_values(families[i]), dtype=np.float64) * self.signs
+        if self.archive is not None:
+            self.archive.add(X, out["F"], out.get("G"))
         self.evaluation_seconds += time.perf_counter() - start

@@ -66,20 +66,22 @@ class SearchResult:
 
 def build_result(session, algorithm: Algorithm, history: list[dict], run_dir: Path) -> SearchResult:
     problem, context, config = algorithm.problem, session.context, session.config
-    opt = algorithm.opt
+    opt = problem.front(algorithm)
     front = []
     for ind in opt:
         view = problem.family(ind.X)
         front.append({
             "members": [m.arch_str for m in view],
-            "objectives": (ind.F * problem.signs).tolist(),
+            # Computed here, not read from F: a front with no feasible family may hold unevaluated ones.
+            "objectives": problem.objective_values(view),
             "feasible": bool(ind.FEAS[0]),
             "mean_accuracy": view.mean_accuracy(),
             "accuracies": [m.accuracy for m in view],  # per member, on the validation split
             "nfr": view.consecutive("nfr"),
         })
     picker = make_picker(config.pick, problem.columns, reward_lambda=config.reward_lambda)
-    chosen = picker(opt.get("F"), np.array([f["mean_accuracy"] for f in front]), np.array([f["nfr"] for f in front]))
+    F = np.array([f["objectives"] for f in front]) * problem.signs
+    chosen = picker(F, np.array([f["mean_accuracy"] for f in front]), np.array([f["nfr"] for f in front]))
     chosen_view = problem.family(opt[chosen].X)
     test = Evaluator(session.supernet, session.data, split="test", batch_size=config.eval_batch_size)
     correct = [test.correct(m.arch) for m in chosen_view]

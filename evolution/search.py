@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from pymoo.core.algorithm import Algorithm
 from pymoo.core.repair import NoRepair
 from pymoo.termination.max_gen import MaximumGenerationTermination
@@ -15,12 +16,12 @@ from evolution.algorithms import make_algorithm
 from evolution.checkpoint import CHECKPOINT_FORMAT, read_search_checkpoint, require_checkpoint, write_search_checkpoint
 from evolution.config import SearchConfig
 from evolution.crossover import make_crossover
-from evolution.duplicates import CanonicalDuplicateElimination
+from evolution.duplicates import KeyDuplicateElimination
 from evolution.mutation import RandomResetMutation
 from evolution.repair import NestedChainRepair
 from evolution.result import SearchResult, build_result
 from evolution.run_folder import CHECKPOINT, RunLock, check_run_options, claim_new_run  # CHECKPOINT: for callers
-from evolution.sampling import NestedFamilySampling
+from evolution.sampling import SAMPLINGS
 from evolution.session import Session, build_session, check_config
 from regnas.device import resolve_device
 from regnas.errors import CheckpointError, ConfigError
@@ -30,11 +31,11 @@ from regnas.io import atomic_write_json, atomic_write_text
 def make_search_algorithm(session: Session) -> Algorithm:
     config, genome = session.config, session.genome
     operators = {
-        "sampling": NestedFamilySampling(genome, nested=config.nested),
+        "sampling": SAMPLINGS[config.sampling](genome, nested=config.nested),
         "crossover": make_crossover(config.crossover, genome, config.crossover_prob),
         "mutation": RandomResetMutation(prob_var=config.mutation_prob_var),
         "repair": NestedChainRepair(genome) if config.nested else NoRepair(),
-        "eliminate_duplicates": CanonicalDuplicateElimination(genome),
+        "eliminate_duplicates": KeyDuplicateElimination(genome, config.duplicates),
     }
     n_obj = sum(len(o.columns(session.context.member_names)) for o in session.objectives)
     return make_algorithm(config.algorithm, config.population, n_obj, operators)
@@ -152,14 +153,15 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
                       evaluation_seconds: float) -> dict:
     problem = algorithm.problem
     pop = algorithm.pop
-    opt_keys = {session.genome.key(x) for x in algorithm.opt.get("X")}
+    opt_keys = {session.genome.key(x) for x in problem.front(algorithm).get("X")}
     population = []
     for ind in pop:
         view = problem.family(ind.X)
+        evaluated = bool(np.isfinite(ind.F).all())  # not: over a budget with skip_over_budget
         population.append({
             "members": [m.arch_str for m in view],
-            "nfr": view.consecutive("nfr"),
-            "objectives": (ind.F * problem.signs).tolist(),
+            "nfr": view.consecutive("nfr") if evaluated else None,
+            "objectives": (ind.F * problem.signs).tolist() if evaluated else None,
             "violation": float(ind.CV[0]) if ind.CV is not None else 0.0,
             "front": session.genome.key(ind.X) in opt_keys,
         })
@@ -180,12 +182,12 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
 
 def format_record(record: dict, generations: int) -> str:
     """One progress line; "best" of each column follows the objective's recorded direction."""
-    front = [p for p in record["population"] if p["front"]]
+    front = [p for p in record["population"] if p["front"] and p["objectives"] is not None]
     best = []
     for j, (column, direction) in enumerate(list(zip(record["columns"], record["directions"]))[:4]):
         values = [p["objectives"][j] for p in front]
-        pick = max(values) if direction == "max" else min(values)
-        best.append(f"{column} {pick:.4g}")
+        if values:
+            best.append(f"{column} {max(values) if direction == 'max' else min(values):.4g}")
     return (f"gen {record['generation']:>3}/{generations}  evals {record['evaluations']:>5}  "
             f"new subnets {record['subnets_computed']:>3}  front {record['front_size']:>3}  "
             f"best {'  '.join(best)}  {record['seconds']:.1f}s")

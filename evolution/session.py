@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evolution.archive import ParetoArchive
 from evolution.config import SearchConfig
 from evolution.genome import FamilyGenome
 from regnas.budgets import Budget, check_feasible, check_order, latency_function, make_budgets
@@ -43,7 +44,9 @@ class Session:
     genome: FamilyGenome
 
     def problem(self) -> FamilyProblem:
-        return FamilyProblem(self.genome, self.objectives, self.budgets, self.context)
+        archive = ParetoArchive(self.genome) if self.config.archive else None
+        return FamilyProblem(self.genome, self.objectives, self.budgets, self.context, archive=archive,
+                             skip_over_budget=self.config.skip_over_budget)
 
 
 def cache_dir() -> Path:
@@ -102,6 +105,8 @@ def check_config(config: SearchConfig) -> None:
     budgets) before anything slow runs or any file is written."""
     from evolution.algorithms import ALGORITHMS
     from evolution.crossover import CROSSOVERS
+    from evolution.duplicates import DUPLICATE_KEYS
+    from evolution.sampling import SAMPLINGS
     from evolution.pick import make_picker
     from regnas.errors import UnknownNameError
 
@@ -113,6 +118,10 @@ def check_config(config: SearchConfig) -> None:
     ALGORITHMS.get(config.algorithm)
     if config.crossover not in CROSSOVERS:
         raise UnknownNameError("crossover", config.crossover, CROSSOVERS)
+    if config.sampling not in SAMPLINGS:
+        raise UnknownNameError("sampling", config.sampling, SAMPLINGS)
+    if config.duplicates not in DUPLICATE_KEYS:
+        raise UnknownNameError("duplicate key", config.duplicates, DUPLICATE_KEYS)
     columns = [c for o in objectives for c in o.columns(config.member_names)]
     make_picker(config.pick, columns, reward_lambda=config.reward_lambda)
     if config.algorithm == "ga" and len(columns) != 1:

@@ -104,6 +104,8 @@ def test_numbers_out_of_range_are_one_line(command, argv, message, tmp_path, cap
     (["--objectives", "error,latency@raspi4", "--platforms", "pixel3,titan_rtx_1"],
      "objective 'latency@raspi4' names platform 'raspi4', which is not among --platforms pixel3, titan_rtx_1"),
     (["--data-path", "/tmp"], "dataset 'default' is embedded in regnas and reads no --data-path (got '/tmp')"),
+    (["--sampling", "best"], "unknown sampling 'best'; allowed: feasible, random"),
+    (["--duplicates", "arch"], "unknown duplicate key 'arch'; allowed: canonical, functional"),
 ])
 def test_values_that_would_be_ignored_or_fail_after_training_are_refused_first(argv, message, tmp_path, capsys):
     err = refused("regnas-evolve", [*argv, "--out", str(tmp_path / "run"), "--quiet"], capsys)
@@ -113,6 +115,7 @@ def test_values_that_would_be_ignored_or_fail_after_training_are_refused_first(a
 # ---- config files: every value type-checked against its field -------------------------------------
 @pytest.mark.parametrize("text, message", [
     ('nested: "no"', "nested must be true or false, got 'no' (str)"),
+    ("archive: 1", "archive must be true or false, got 1 (int)"),
     ("generations: 1.5", "generations must be an integer, got 1.5 (float)"),
     ("generations: true", "generations must be an integer, got True (bool)"),
     ("objectives: error", "objectives must be a list of strings or null, got 'error' (str)"),

@@ -30,9 +30,20 @@ def test_replay_is_the_search_and_counts_what_a_cold_run_computes(tiny_run):
     assert session.evaluator.n_computed == 0  # everything came from the run's cache
     assert [p.subnets for p in points] == list(np.cumsum([r["subnets_computed"] for r in records]))
     assert [p.families for p in points] == [r["evaluations"] for r in records]
-    for point, record in zip(points, records):
-        front = [p["objectives"] for p in record["population"] if p["front"] and p["violation"] <= 0]
-        assert point.hv_front == pytest.approx(hypervolume(np.array(front), record["columns"], n), abs=1e-15)
+    result = json.loads((tiny_run / "result.json").read_text())
+    front = [f["objectives"] for f in result["front"] if f["feasible"]]
+    assert points[-1].hv_front == pytest.approx(hypervolume(np.array(front), result["columns"], n), abs=1e-15)
+    # The search returns its archive: every feasible non-dominated family evaluated, so its HV never falls.
+    assert all(a.hv_front <= b.hv_front for a, b in zip(points, points[1:]))
+    assert all(p.hv_front == pytest.approx(p.hv_archive, abs=1e-15) for p in points)
+
+
+def test_previous_operators_return_the_last_population(tiny_run):
+    config = tiny_config()
+    session = build_session(config, tiny_run, progress=False)
+    points = replay(session, "nsga2-previous", config.seed, config.generations)
+    assert all(p.hv_front <= p.hv_archive + 1e-15 for p in points)
+    assert all(a.subnets <= b.subnets for a, b in zip(points, points[1:]))
 
 
 def test_random_search_counts_distinct_keys(tiny_run):
@@ -40,11 +51,16 @@ def test_random_search_counts_distinct_keys(tiny_run):
     session = build_session(config, tiny_run, progress=False)
     points = replay(session, RANDOM, 3, 2)
     rng = np.random.default_rng(3)
-    keys = set()
+    problem = session.problem()
+    keys, over = set(), 0
     for _ in range(2):  # the same draws, independently: random nested chains of two members
         for _ in range(config.population):
-            keys.update(session.evaluator.key(a) for a in session.space.sample_family(2, rng))
-    assert points[-1].subnets == len(keys)
+            family = session.space.sample_family(2, rng)
+            if all(b.violation(problem.context.family(family)) <= 0 for b in session.budgets):
+                keys.update(session.evaluator.key(a) for a in family)  # over budget: not evaluated
+            else:
+                over += 1
+    assert over > 0 and points[-1].subnets == len(keys)
     assert points[-1].families == 2 * config.population
     assert points[-1].hv_front == points[-1].hv_archive
 
@@ -81,7 +97,7 @@ def test_efficiency_run_writes_its_files(tmp_path, tiny_supernet):
     exact = tmp_path / "exact"
     run_exact_front(exact, limit=12, progress=False, config=tiny_config())
     out = tmp_path / "eff"
-    summary = run_efficiency(exact, out, algorithms=("nsga2", RANDOM), seeds=(0, 1), generations=4, progress=False,
+    summary = run_efficiency(exact, out, variants=("nsga2", RANDOM), seeds=(0, 1), generations=4, progress=False,
                              config=tiny_config(), require_complete=False)
     for name in ("curves.json", "efficiency.json", "efficiency.md", "efficiency.png", "default-run/result.json"):
         assert (out / name).is_file(), name

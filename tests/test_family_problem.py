@@ -40,7 +40,7 @@ def test_the_best_network_of_the_space_is_infeasible_for_the_small_member(shared
 
 
 def test_the_degenerate_family_violates_the_default_and_never_reaches_the_front(tmp_path, tiny_supernet, shared_data):
-    session = build_session(tiny_config(), None, progress=False)
+    session = build_session(tiny_config(skip_over_budget=False), None, progress=False)  # evaluate (a, a) anyway
     problem = session.problem()
     best, largest = SPACE.from_str(_nb201_best(shared_data)), SPACE.largest()
     small = SPACE.from_str("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|none~1|skip_connect~2|")

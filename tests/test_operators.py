@@ -7,7 +7,7 @@ from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 
 from evolution.crossover import GeneColumnCrossover, MemberCrossover, make_crossover
-from evolution.duplicates import CanonicalDuplicateElimination
+from evolution.duplicates import KeyDuplicateElimination
 from evolution.genome import FamilyGenome
 from evolution.mutation import RandomResetMutation
 from evolution.repair import NestedChainRepair
@@ -90,14 +90,35 @@ def test_repair_makes_every_family_a_chain(genome, rng):
     assert np.array_equal(repaired[untouched], X[untouched])
 
 
-def test_duplicates_are_found_by_canonical_strings(genome, rng):
+@pytest.mark.parametrize("key", ["functional", "canonical"])
+def test_duplicates_are_found_by_keys(genome, rng, key):
     problem = bounds_problem(genome)
     X = NestedFamilySampling(genome).do(problem, 10, random_state=rng).get("X")
+    X = X[np.unique([genome.functional_key(x) for x in X], return_index=True)[1]]
     pop = Population.new(X=np.concatenate([X, X[:3]]))
-    kept = CanonicalDuplicateElimination(genome).do(pop)
-    assert len(kept) == 10
-    against = CanonicalDuplicateElimination(genome).do(Population.new(X=X[:5]), Population.new(X=X[3:]))
+    kept = KeyDuplicateElimination(genome, key).do(pop)
+    assert len(kept) == len(X)
+    against = KeyDuplicateElimination(genome, key).do(Population.new(X=X[:5]), Population.new(X=X[3:]))
     assert len(against) == 3
+
+
+def test_functional_duplicates_are_families_that_compute_the_same_functions():
+    """nasbench201: cells that differ only in an edge that cannot reach the output (node 1 feeds nothing)
+    are one function, so two such families are duplicates by functional key and not by canonical string."""
+    space = get_space("nasbench201")
+    genome = FamilyGenome(space, 2)
+    cells = [space.parse(f"|{op}~0|+|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|none~1|nor_conv_3x3~2|")
+             for op in ("nor_conv_3x3", "nor_conv_1x1")]
+    pair = np.stack([genome.encode([cell, cell]) for cell in cells])
+    assert genome.key(pair[0]) != genome.key(pair[1])
+    pop = Population.new(X=pair)
+    assert len(KeyDuplicateElimination(genome, "functional").do(pop)) == 1
+    assert len(KeyDuplicateElimination(genome, "canonical").do(pop)) == 2
+
+
+def test_unknown_duplicate_key_names_what_is_allowed(genome):
+    with pytest.raises(UnknownNameError, match="unknown duplicate key 'arch'; allowed: canonical, functional"):
+        KeyDuplicateElimination(genome, "arch")
 
 
 def test_unknown_crossover_names_what_is_allowed(genome):

@@ -68,7 +68,8 @@ def test_running_run_uses_last_generation_front(running_run, history):
 def test_pareto_draws_front_chosen_and_population_on_every_pair(tiny_run, result, history):
     figure = pareto(tiny_run)
     columns, front = result["columns"], np.array([f["objectives"] for f in result["front"]])
-    dominated = np.array([p["objectives"] for p in history[-1]["population"] if not p["front"]])
+    dominated = np.array([p["objectives"] for p in history[-1]["population"]
+                          if not p["front"] and p["objectives"] is not None])  # None: over budget, not evaluated
     dominated = dominated.reshape(-1, len(columns))
     pairs = list(itertools.combinations(range(len(columns)), 2))
     assert len([a for a in figure.axes if (a.get_gid() or "").startswith("pair ")]) == len(pairs)
@@ -152,7 +153,8 @@ def test_flip_matrix_needs_a_finished_run(running_run):
 
 def test_hypervolume_matches_pymoo_on_history_normalised_once(tiny_run, history):
     signs = np.array([-1.0 if d == "max" else 1.0 for d in history[-1]["directions"]])
-    everything = np.array([p["objectives"] for r in history for p in r["population"]]) * signs
+    everything = np.array([p["objectives"] for r in history for p in r["population"]
+                           if p["objectives"] is not None]) * signs
     ideal, nadir = everything.min(axis=0), everything.max(axis=0)
     indicator = HV(ref_point=np.full(len(signs), 1.1))
     expected = []
@@ -175,7 +177,7 @@ def test_population_panel_fades_older_generations(tiny_run, history):
     assert int(shown[-1].get_gid().split()[1]) == len(history)
     alphas = [a.get_alpha() for a in shown]
     assert alphas == sorted(alphas) and alphas[0] < alphas[-1]
-    assert len(shown[-1].get_offsets()) == len(history[-1]["population"])
+    assert len(shown[-1].get_offsets()) == len([p for p in history[-1]["population"] if p["objectives"] is not None])
 
 
 def test_parallel_coordinates_put_best_at_zero_on_each_axis(tiny_run, result):

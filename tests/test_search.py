@@ -204,7 +204,7 @@ def test_reward_lambda_sets_the_pick_rule_as_well_as_the_objective(tmp_path, tin
 
     chosen = []
     for lam in (0.0, 1000.0):
-        result = search(tiny_config(pick="reward", reward_lambda=lam, generations=2), tmp_path / f"r{lam}", progress=False)
+        result = search(tiny_config(pick="reward", reward_lambda=lam, generations=4), tmp_path / f"r{lam}", progress=False)
         accuracy = np.array([f["mean_accuracy"] for f in result.front])
         nfr = np.array([f["nfr"] for f in result.front])
         assert result.chosen == int(np.argmax(accuracy - lam * nfr))

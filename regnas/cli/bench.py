@@ -50,8 +50,11 @@ def parser() -> ArgumentParser:
     eff.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated seeds (default 0,1,2,3,4)")
     eff.add_argument("--generations", type=arg_type(int, Range(1)), default=50,
                      help="generations per search (default 50; at least the default run's 12)")
-    eff.add_argument("--algorithms", default="nsga2,smsemoa,random",
-                     help="registered algorithms and 'random' (default nsga2,smsemoa,random)")
+    eff.add_argument("--algorithms", default="nsga2,nsga2-previous,smsemoa,random",
+                     help="registered algorithms, each also as NAME-previous (the defaults before issue 11: random "
+                          "initial families, canonical duplicates, the last population's front, families over "
+                          "budget evaluated, column crossover, population 20), and 'random' "
+                          "(default nsga2,nsga2-previous,smsemoa,random)")
     eff.add_argument("--quiet", action="store_true")
     return p
 
@@ -116,20 +119,18 @@ def exact_front_command(args) -> int:
 
 
 def efficiency_command(args) -> int:
-    from evolution.algorithms import ALGORITHMS
-    from evolution.efficiency import RANDOM
+    from evolution.efficiency import variant_settings
     from evolution.efficiency_run import read_exact, run_efficiency
 
-    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
-    for name in algorithms:
-        if name != RANDOM:
-            ALGORITHMS.get(name)  # an unknown name: one line listing the registered ones
-    if not algorithms:
+    variants = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    for name in variants:
+        variant_settings(name)  # an unknown name: one line listing the registered ones
+    if not variants:
         raise ConfigError(f"--algorithms {args.algorithms!r} names no algorithm")
     seeds = parse_seeds(args.seeds)
     read_exact(Path(args.exact))
     check_writable(args.out, folder=True)
-    run_efficiency(args.exact, args.out, algorithms=algorithms, seeds=seeds, generations=args.generations,
+    run_efficiency(args.exact, args.out, variants=variants, seeds=seeds, generations=args.generations,
                    progress=not args.quiet)
     print((Path(args.out) / "efficiency.md").read_text())
     print(f"wrote {args.out}/ (efficiency.md, efficiency.json, efficiency.png, curves.json, default-run/)", file=sys.stderr)

@@ -57,7 +57,11 @@ def parser() -> ArgumentParser:
     p.add_argument("--algorithm", help="pymoo algorithm: nsga2 (default), nsga3, unsga3, spea2, smsemoa, ga")
     p.add_argument("--population", type=int)
     p.add_argument("--generations", type=int)
-    p.add_argument("--crossover", help="column (default), member or uniform")
+    p.add_argument("--crossover", help="member (default), column or uniform")
+    p.add_argument("--sampling", help="initial families: feasible (default: within their budgets first) or random")
+    p.add_argument("--duplicates", help="duplicates in a population by functional (default) keys or canonical strings")
+    p.add_argument("--no-archive", dest="archive", action="store_false", default=None,
+                   help="return the last population's front, not every feasible non-dominated family evaluated")
     p.add_argument("--flip-reduce", help="fold flips of consecutive pairs: sum (default) or max")
     p.add_argument("--reward-lambda", type=float, help="lambda of the reward objective and pick rule")
     p.add_argument("--pick", help="pseudo-weights[:w,...] (default), reward[:lambda] or best:COLUMN")
@@ -89,7 +93,8 @@ def config_from_args(args) -> SearchConfig:
                               f"{source} brings its own: drop {', '.join(given)}")
     simple = {"space": args.space, "dataset": args.dataset, "data_path": args.data_path, "seed": args.seed,
               "members": args.members, "nested": args.nested, "algorithm": args.algorithm, "population": args.population,
-              "generations": args.generations, "crossover": args.crossover, "flip_reduce": args.flip_reduce,
+              "generations": args.generations, "crossover": args.crossover, "sampling": args.sampling,
+              "duplicates": args.duplicates, "archive": args.archive, "flip_reduce": args.flip_reduce,
               "reward_lambda": args.reward_lambda, "pick": args.pick, "supernet": args.supernet,
               "train_epochs": args.train_epochs, "pretrained": args.pretrained, "validation_size": args.validation_size}
     values.update({k: v for k, v in simple.items() if v is not None})

@@ -106,7 +106,7 @@ def _matrix_layout(run: Run, colouring: Colouring | None) -> tuple[Figure, bool]
 
 def _legend_handles(run: Run, colouring: Colouring | None, short_labels: bool) -> list[Line2D]:
     handles = []
-    if run.history and any(not p["front"] for p in run.history[-1]["population"]):
+    if run.history and any(not p["front"] and p["objectives"] is not None for p in run.history[-1]["population"]):
         handles.append(Line2D([], [], linestyle="", marker="o", markersize=5, color=CONTEXT_COLOUR,
                               label="dominated (last generation)"))
     note = f" (colour: {colouring.name}, in panels without an NF/NFR axis)" if colouring else ""
@@ -133,7 +133,8 @@ def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colour
     i, j = names.index(x_column.name), names.index(y_column.name)
     values = run.front_objectives()
     if run.history:
-        population = [p["objectives"] for p in run.history[-1]["population"] if not p["front"]]
+        population = [p["objectives"] for p in run.history[-1]["population"]
+                      if not p["front"] and p["objectives"] is not None]
         if population:
             dominated = np.array(population, dtype=float)
             axes.scatter(dominated[:, i], dominated[:, j], s=14 * marker_scale, color=CONTEXT_COLOUR, zorder=2,

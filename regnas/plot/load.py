@@ -81,7 +81,7 @@ class Run:
             return [FrontFamily(tuple(f["members"]), tuple(f["objectives"]), bool(f["feasible"]), f.get("nfr"))
                     for f in self.result["front"]]
         return [FrontFamily(tuple(p["members"]), tuple(p["objectives"]), p["violation"] <= 0, p.get("nfr"))
-                for p in self.history[-1]["population"] if p["front"]]
+                for p in self.history[-1]["population"] if p["front"] and p["objectives"] is not None]
 
     def front_objectives(self) -> np.ndarray:
         """(families, columns) objective values of the front in natural units."""

@@ -38,7 +38,8 @@ def hypervolume_data(result: Any) -> HypervolumeSeries:
     if not run.history:
         raise RunFolderError(f"run {run.name!r} has no history.jsonl to follow over generations; pass the run folder")
     signs = run.signs
-    everything = np.array([p["objectives"] for r in run.history for p in r["population"]], dtype=float) * signs
+    everything = np.array([p["objectives"] for r in run.history for p in r["population"]
+                           if p["objectives"] is not None], dtype=float) * signs
     ideal, nadir = everything.min(axis=0), everything.max(axis=0)
     # A column that never varied would divide by zero; any positive span leaves its normalised values at 0.
     span = np.where(nadir > ideal, nadir - ideal, 1.0)
@@ -46,7 +47,8 @@ def hypervolume_data(result: Any) -> HypervolumeSeries:
     indicator = HV(ref_point=reference)
     values = []
     for record in run.history:
-        front = [p["objectives"] for p in record["population"] if p["front"] and p["violation"] <= 0]
+        front = [p["objectives"] for p in record["population"] if p["front"] and p["violation"] <= 0
+                 and p["objectives"] is not None]
         if not front:
             values.append(0.0)
             continue
@@ -119,10 +121,11 @@ def _population_panel(axes: Axes, run: Run, x: int, y: int) -> None:
     cmap = matrix_cmap()
     for age_rank, generation in enumerate(shown):
         record = next(r for r in run.history if r["generation"] == generation)
-        values = np.array([p["objectives"] for p in record["population"]], dtype=float)
+        rows = [p for p in record["population"] if p["objectives"] is not None]  # over budget: not evaluated
+        values = np.array([p["objectives"] for p in rows], dtype=float).reshape(len(rows), len(run.columns))
         recency = (age_rank + 1) / len(shown)
         newest = generation == shown[-1]
-        front = np.array([p["front"] for p in record["population"]])
+        front = np.array([p["front"] for p in rows], dtype=bool)
         axes.scatter(values[:, x], values[:, y], s=36 if newest else 24, color=cmap(0.3 + 0.7 * recency),
                      alpha=0.25 + 0.75 * recency, edgecolors=np.where(front & newest, "black", "none"),
                      linewidths=0.9, zorder=2 + age_rank, label=f"generation {generation}",
