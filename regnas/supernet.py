@@ -188,6 +188,8 @@ def train_supernet(
         scheduler.load_state_dict(saved["scheduler"])
         rng.bit_generator.state = saved["numpy_rng"]
         generator.set_state(saved["torch_rng"])
+        if amp and saved.get("scaler"):  # the loss scale reached, not a restart from 2**16 (a disabled scaler saves {})
+            scaler.load_state_dict(saved["scaler"])
         state = TrainState(epoch=saved["epoch"], log=saved["log"])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     parallel = distributed.wrap(supernet, device) if world is not None else None
@@ -233,7 +235,7 @@ def train_supernet(
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
                             torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__),
-                            world_size=1 if world is None else world.size, amp=amp)
+                            world_size=1 if world is None else world.size, amp=amp, scaler=scaler.state_dict())
         distributed.barrier()  # no rank runs ahead of the checkpoint a resume would start from
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
