@@ -25,6 +25,7 @@ ORDER_SEED = 0  # the fixed order of functional keys (--limit K takes the first 
 SAVE_SECONDS = 120.0  # the prediction cache is written at least this often while evaluating
 PROGRESS_SECONDS = 30.0
 CHUNK = 16  # sub-networks handed to the evaluator at once (per worker)
+CLUSTER_CHUNKS = 16  # with a Dask scheduler: CHUNK times this at once (the cluster's size is its own)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def enumerate_space(session: Session) -> Enumeration:
                        [archs[first[k]] for k in keys])
 
 
-def evaluate_keys(evaluator: Evaluator, archs: list[Arch], *, workers: int, progress: bool) -> int:
+def evaluate_keys(evaluator: Evaluator, archs: list[Arch], *, workers: int, progress: bool, chunk: int) -> int:
     """Evaluate those of ``archs`` (one per key) not cached yet; save the cache every ``SAVE_SECONDS`` and on
     Ctrl-C, so a rerun continues. Returns how many were computed now."""
     todo = [a for a in archs if not evaluator.is_cached(a)]
@@ -76,10 +77,10 @@ def evaluate_keys(evaluator: Evaluator, archs: list[Arch], *, workers: int, prog
     start = last_save = last_print = time.perf_counter()
     done = 0
     try:
-        for begin in range(0, len(todo), CHUNK * workers):
-            chunk = todo[begin:begin + CHUNK * workers]
-            evaluator.evaluate_many(chunk)
-            done += len(chunk)
+        for begin in range(0, len(todo), chunk):
+            part = todo[begin:begin + chunk]
+            evaluator.evaluate_many(part)
+            done += len(part)
             now = time.perf_counter()
             if now - last_save >= SAVE_SECONDS:
                 evaluator.save_cache()
@@ -117,9 +118,10 @@ def family_space(session: Session, enum: Enumeration, evaluated: int) -> FamilyS
 
 
 def run_exact_front(out: str | Path, *, workers: int = 1, limit: int | None = None, progress: bool = True,
-                    config: SearchConfig | None = None) -> dict:
+                    config: SearchConfig | None = None, scheduler: str | None = None) -> dict:
     """Evaluate the first ``limit`` functional keys (all by default) into ``out``'s prediction cache, then write
-    the exact front (``front.csv``, ``front.json``) and ``summary.json``; returns the summary."""
+    the exact front (``front.csv``, ``front.json``) and ``summary.json``; returns the summary. ``scheduler``
+    (``tcp://HOST:PORT``) evaluates on that Dask cluster's workers instead of ``workers`` local processes."""
     config = config or SearchConfig()
     check_exact_problem(config)
     if limit is not None and limit < 1:
@@ -127,11 +129,13 @@ def run_exact_front(out: str | Path, *, workers: int = 1, limit: int | None = No
     out = Path(out)
     started = time.perf_counter()
     with RunLock(out):
-        session = build_session(config, out, progress=progress, workers=workers)
+        session = build_session(config, out, progress=progress, workers=workers, scheduler=scheduler)
         enum = enumerate_space(session)
         evaluated = len(enum.keys) if limit is None else min(limit, len(enum.keys))
         t0 = time.perf_counter()
-        computed = evaluate_keys(session.evaluator, enum.representative[:evaluated], workers=workers, progress=progress)
+        chunk = CHUNK * (workers if scheduler is None else CLUSTER_CHUNKS)
+        computed = evaluate_keys(session.evaluator, enum.representative[:evaluated], workers=workers, progress=progress,
+                                 chunk=chunk)
         evaluation_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         front = exact_front(family_space(session, enum, evaluated))
@@ -155,7 +159,7 @@ def run_exact_front(out: str | Path, *, workers: int = 1, limit: int | None = No
             "budgets": {b.platform: b.limit for b in session.budgets},
             "seconds": {"evaluation": round(evaluation_seconds, 1), "enumeration": round(enumeration_seconds, 1),
                         "total": round(time.perf_counter() - started, 1)},
-            "workers": workers,
+            "workers": workers, "scheduler": scheduler,
             "supernet_checksum": session.evaluator.checksum,
             "prediction_cache": session.evaluator.cache_file.name,
             "config": config.to_dict(),

@@ -16,6 +16,7 @@ from distributed import Client, LocalCluster
 
 from regnas import eval_dask
 from regnas.cli import evolve
+from regnas.cli.bench import main as bench_main
 from regnas.eval_dask import DaskPool
 from regnas.evaluate import Evaluator
 from regnas.fast_eval import EngineOptions, SubnetEngine
@@ -269,3 +270,25 @@ def test_kill_9_of_a_search_on_a_cluster_removes_its_engine_there(cluster, tmp_p
         if process.poll() is None:
             process.kill()
     assert len(client.scheduler_info()["workers"]) == 2  # the cluster's workers are not ours to stop
+
+
+@pytest.mark.slow
+def test_exact_front_on_a_cluster_is_the_local_one(cluster, tmp_path, tiny_supernet):
+    from evolution.exact_run import run_exact_front
+
+    address, client = cluster
+    local = run_exact_front(tmp_path / "local", limit=40, progress=False, config=tiny_config())
+    before = client.run(engines_unpickled)
+    remote = run_exact_front(tmp_path / "cluster", limit=40, progress=False, config=tiny_config(), scheduler=address)
+    assert client.run(engines_unpickled) == {worker: count + 1 for worker, count in before.items()}  # it ran there
+    assert remote["keys_computed_now"] == local["keys_computed_now"] == 40
+    assert remote["hypervolume"] == local["hypervolume"] and remote["front_points"] == local["front_points"]
+    assert (tmp_path / "cluster" / "front.json").read_text() == (tmp_path / "local" / "front.json").read_text()
+
+
+def test_exact_front_refuses_a_scheduler_with_workers(tmp_path, capsys):
+    code = bench_main(["exact-front", "--out", str(tmp_path / "x"), "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://127.0.0.1:1 and --workers 2 both spread the evaluation" in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()

@@ -40,6 +40,8 @@ def parser() -> ArgumentParser:
     exact.add_argument("--out", required=True, help="folder: prediction cache (resumable), front.csv, front.json, "
                                                     "summary.json")
     exact.add_argument("--workers", type=arg_type(int, Range(1, MAX_WORKERS)), default=1, help="processes evaluating sub-networks (default 1)")
+    exact.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="evaluate on the workers of this Dask cluster instead of --workers (the front does not depend on it)")
     exact.add_argument("--limit", type=arg_type(int, Range(1)), help="evaluate only the first K functional keys of a fixed order "
                                                  "(tests, partial runs); the front is then over their architectures")
     exact.add_argument("--quiet", action="store_true")
@@ -108,8 +110,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def exact_front_command(args) -> int:
     from evolution.exact_run import run_exact_front
 
+    if args.scheduler is not None:
+        from regnas.eval_dask import check_scheduler_address, connect
+
+        check_scheduler_address(args.scheduler)
+        if args.workers > 1:
+            raise ConfigError(f"--scheduler {args.scheduler} and --workers {args.workers} both spread the evaluation; "
+                              "give one of them")
+        connect(args.scheduler).close()  # an unreachable cluster fails before anything is written
     check_writable(args.out, folder=True)
-    summary = run_exact_front(args.out, workers=args.workers, limit=args.limit, progress=not args.quiet)
+    summary = run_exact_front(args.out, workers=args.workers, limit=args.limit, progress=not args.quiet,
+                              scheduler=args.scheduler)
     scope = "all" if summary["complete"] else f"the first {summary['keys_evaluated']:,} of"
     print(f"exact front over {scope} {summary['functional_keys']:,} functional keys: {summary['nested_pairs']:,} nested "
           f"feasible families, {summary['front_points']:,} front points, hypervolume {summary['hypervolume']:.6f} "
