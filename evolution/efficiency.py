@@ -12,6 +12,7 @@ from evolution.problem import FamilyProblem
 from evolution.sampling import NestedFamilySampling
 from evolution.search import make_search_algorithm
 from evolution.session import Session
+from regnas.errors import UnknownNameError
 
 RANDOM = "random"  # random search: random nested chains (the "random" initial sampling), all budget long
 
@@ -62,12 +63,14 @@ def variant_settings(name: str) -> dict:
     previous defaults (``nsga2-previous``: random initial families, canonical duplicates, the last
     population's front, families over budget evaluated, column crossover, population 20), or ``random``
     (random search)."""
-    from evolution.algorithms import ALGORITHMS
+    from evolution.algorithms import list_algorithms
 
     if name == RANDOM:
         return {"algorithm": RANDOM}
     algorithm, previous = (name[:-len(PREVIOUS)], True) if name.endswith(PREVIOUS) else (name, False)
-    ALGORITHMS.get(algorithm)  # an unknown name: one line listing the registered ones
+    if algorithm not in list_algorithms():
+        raise UnknownNameError("search variant", name,
+                               [RANDOM, *list_algorithms(), *(f"{a}{PREVIOUS}" for a in list_algorithms())])
     return {"algorithm": algorithm, **(PREVIOUS_SETTINGS if previous else {})}
 
 
@@ -93,9 +96,9 @@ def replay(session: Session, variant: str, seed: int, generations: int,
             X = sampling.do(problem, config.population, random_state=rng).get("X")
             problem.evaluate(X, return_values_of=["F", "G"])
             families += len(X)
-            archive = _archive(problem)
-            points.append(CurvePoint(generation, len(problem.keys), families, hypervolume(archive, problem.columns, n),
-                                     hypervolume(archive, problem.columns, n), _box(archive, box)))
+            archive = _archive(problem)  # random search returns every feasible family it evaluated
+            hv = hypervolume(archive, problem.columns, n)
+            points.append(CurvePoint(generation, len(problem.keys), families, hv, hv, _box(archive, box)))
         return points
     search = make_search_algorithm(session)
     search.setup(problem, seed=seed, verbose=False)

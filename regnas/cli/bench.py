@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from regnas.checks import MAX_SEED, Range, arg_type
-from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, check_scheduler_flags, entry_point
 from regnas.cli.evolve import MAX_WORKERS
 from regnas.errors import ConfigError
 from regnas.io import check_readable_file, check_writable
@@ -111,12 +111,9 @@ def exact_front_command(args) -> int:
     from evolution.exact_run import run_exact_front
 
     if args.scheduler is not None:
-        from regnas.eval_dask import check_scheduler_address, connect
+        from regnas.eval_dask import connect
 
-        check_scheduler_address(args.scheduler)
-        if args.workers > 1:
-            raise ConfigError(f"--scheduler {args.scheduler} and --workers {args.workers} both spread the evaluation; "
-                              "give one of them")
+        check_scheduler_flags(args.scheduler, args.workers)
         connect(args.scheduler).close()  # an unreachable cluster fails before anything is written
     check_writable(args.out, folder=True)
     summary = run_exact_front(args.out, workers=args.workers, limit=args.limit, progress=not args.quiet,

@@ -64,3 +64,18 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def check_scheduler_flags(scheduler: str, workers: int | None, device: str = "auto") -> None:
+    """--scheduler is one way of spreading the evaluation, on CPUs: a tcp://HOST:PORT address, and neither
+    --workers N > 1 nor a GPU --device beside it (one line each)."""
+    from regnas.device import resolve_device
+    from regnas.errors import ConfigError
+    from regnas.eval_dask import check_scheduler_address
+
+    check_scheduler_address(scheduler)
+    if workers is not None and workers > 1:
+        raise ConfigError(f"--scheduler {scheduler} and --workers {workers} both spread the evaluation; give one of them")
+    if device != "auto" and resolve_device(device).type != "cpu":
+        raise ConfigError(f"--scheduler {scheduler} evaluates on the cluster's CPUs; --device {device} "
+                          "cannot go with it: drop --device or use --device cpu")

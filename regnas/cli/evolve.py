@@ -11,7 +11,7 @@ from pathlib import Path
 from regnas.budgets import parse_limit
 from evolution.config import SearchConfig
 from regnas.checks import Range, arg_type
-from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
+from regnas.cli.common import ArgumentParser, add_setting_option, check_scheduler_flags, entry_point
 from regnas.datasets import list_datasets
 from regnas.device import DEVICE_CHOICES, resolve_device
 from regnas.errors import ConfigError
@@ -137,19 +137,6 @@ def check_resume_flags(p: ArgumentParser, args) -> None:
                           f"started with; only --generations, --quiet, --workers, --scheduler and --device may be given")
 
 
-def check_scheduler_flags(args) -> None:
-    """--scheduler is one way of spreading the evaluation, on CPUs: not with --workers N or a GPU."""
-    from regnas.eval_dask import check_scheduler_address
-
-    check_scheduler_address(args.scheduler)
-    if args.workers is not None and args.workers > 1:
-        raise ConfigError(f"--scheduler {args.scheduler} and --workers {args.workers} both spread the evaluation; "
-                          "give one of them")
-    if args.device != "auto" and resolve_device(args.device).type != "cpu":
-        raise ConfigError(f"--scheduler {args.scheduler} evaluates on the cluster's CPUs; --device {args.device} "
-                          "cannot go with it: drop --device or use --device cpu")
-
-
 @entry_point("regnas-evolve")
 def main(argv: Sequence[str] | None = None) -> int:
     from evolution.run_folder import check_run_options
@@ -159,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     check_run_options(resume=bool(args.resume), overwrite=args.overwrite)
     if args.scheduler is not None:
-        check_scheduler_flags(args)
+        check_scheduler_flags(args.scheduler, args.workers, args.device)
     start = time.perf_counter()
     if args.resume:
         check_resume_flags(p, args)
