@@ -160,8 +160,7 @@ def train_supernet(
     supernet.to(device)
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    steps_per_epoch = (math.ceil(len(data.train) / config.batch_size) if world is None
-                       else distributed.steps_per_epoch(len(data.train), config.batch_size, world))
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)  # on every rank too (distributed.shard_batches)
     optimizer, scheduler = sgd_cosine(supernet.parameters(), config, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     precision = functools.partial(torch.autocast, device.type, dtype=torch.float16, enabled=amp)

@@ -1,6 +1,7 @@
 """The SearchSpace contract: genes, canonical strings, the nesting relation and its chain repair."""
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -277,8 +278,10 @@ class SearchSpace(ABC):
         return None
 
     def latency_tables(self) -> Mapping[str, Path]:
-        """Latency table files this space ships, by platform name (``regnas.latency`` registers them)."""
-        return {}
+        """Latency table files this space ships, by platform name (``regnas.latency`` registers them): the
+        ``tables/*.json`` in the space's own folder, so a space's tables live with it."""
+        folder = Path(inspect.getfile(type(self))).with_name("tables")
+        return {path.stem: path for path in sorted(folder.glob("*.json"))}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, genes={self.n_genes})"

@@ -118,3 +118,27 @@ def test_bad_device_flags_are_one_line_errors(tmp_path, capsys, flags, message):
     assert main(["--out", str(tmp_path / "s.pt"), "--setting", "C=4", *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("size, batch, ranks", [(384, 64, 2), (385, 64, 2), (100, 30, 3), (7, 4, 4)])
+def test_every_rank_draws_the_batches_of_one_process(size, batch, ranks):
+    import math
+
+    from regnas.distributed import World, shard_batches
+
+    data = load_data("default", seed=0, calibration_size=8, validation_size=8, test_size=8)
+    split = data.train.subset(np.arange(size))
+    for rank in range(ranks):
+        world = World(rank=rank, size=ranks, local_rank=rank, backend="gloo")
+        drawn = list(shard_batches(data, split, batch, world, seed=0, epoch=1))
+        assert len(drawn) == math.ceil(size / batch)  # the schedule's steps per epoch, as in one process
+        assert sum(len(labels) for _, labels in drawn) == -(-size // ranks)  # the padded shard, counted here
+
+
+def test_a_malformed_local_rank_is_named(monkeypatch):
+    from regnas.distributed import local_rank
+    from regnas.errors import ConfigError
+
+    monkeypatch.setenv("LOCAL_RANK", "gpu0")
+    with pytest.raises(ConfigError, match="LOCAL_RANK='gpu0'"):
+        local_rank()

@@ -150,16 +150,6 @@ def test_default_problem_bounds_both_members_below_the_largest_network():
     assert limits[0] < limits[1] < params
 
 
-def test_the_shipped_table_is_registered_as_a_platform():
-    from regnas.latency import get_platform, list_platforms
-
-    names = list(SPACE.latency_tables())
-    assert names and set(names) <= set(list_platforms())
-    table = get_platform(names[0])
-    assert table.meta["space"] == "nats-size" and table.meta["settings"] == {"div": 1}
-    assert table.predict(SPACE.largest()) > 5 * table.predict("8:8:8:8:8")
-
-
 def test_a_checkpoint_carries_the_space_and_its_settings(tmp_path):
     from regnas.errors import CheckpointError
     from regnas.supernet import load_supernet, save_checkpoint

@@ -328,3 +328,19 @@ def test_the_default_problem_limits_every_member_and_the_largest_network_breaks_
         stats = ModelStats(space.supernet(**{**space.supernet_defaults, **config.supernet_settings}))
         cost = stats.params(space.largest()) if first.kind == "params" else stats.flops(space.largest())
     assert cost > first.limit, (space.name, first.name, cost)
+
+
+def test_the_tables_a_space_ships_are_platforms_of_its_reference_network(space, rng):
+    """A shipped table is registered under its file's name, prices this space's reference network, and prices
+    the largest network above every one of 200 random ones."""
+    from regnas.latency import get_platform, list_platforms
+
+    tables = space.latency_tables()
+    if not tables:
+        pytest.skip(f"{space.name} ships no latency table in its folder")
+    assert set(tables) <= set(list_platforms())
+    others = sample_many(space, rng, 200)
+    for name in tables:
+        table = get_platform(name)
+        assert table.meta["space"] == space.name and table.meta["settings"] == space.reference_settings
+        assert table.predict(space.largest()) > max(table.predict(a) for a in others)

@@ -62,8 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return relaunch(args.nproc, sys.argv[1:] if argv is None else list(argv))
     world = None
     if distributed.launched():
-        device = distributed.rank_device(device)
-        world = distributed.init_world(device)
+        world, device = distributed.init_world(device)
         distributed.per_rank_batch(config.batch_size, world.size)
     main_rank = world is None or world.is_main
     supernet = space.supernet(**{**settings, "num_classes": data.num_classes, "in_channels": data.in_channels},

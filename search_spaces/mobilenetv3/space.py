@@ -88,7 +88,8 @@ class MobileNetV3Space(SearchSpace):
         budgets={"m1": "800kparams", "m2": "1200kparams"},
         why=(
             "parameters of the extracted networks at the quick setting C=8 (0.54M smallest, 1.73M largest): exact and "
-            "the same on every machine, and no device table prices this space yet. About 20% and 95% of 400 random "
+            "the same on every machine, where this machine's one table could price only one member (members need "
+            "distinct platforms). About 20% and 95% of 400 random "
             "networks fit 800k and 1.2M; the largest fits neither. At other settings give budgets of their own."
         ),
     )

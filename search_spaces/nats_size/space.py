@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,6 @@ N_GENES = 5
 # The cells whose skip_connect maps (C_in -> C_out) = (C1 -> C2) and (C3 -> C4): a 1x1 conv + BN where
 # the two differ, the identity where they are equal (the first cell maps C0 -> C0: always the identity).
 PROJECTING_CELLS = ((1, 2), (3, 4))
-TABLES = Path(__file__).with_name("tables")
 
 
 class DivisorSetting(Setting):
@@ -130,9 +128,6 @@ class NATSSizeSpace(SearchSpace):
         from search_spaces.nats_size import profiling
 
         return profiling
-
-    def latency_tables(self) -> dict[str, Path]:
-        return {path.stem: path for path in sorted(TABLES.glob("*.json"))}
 
     default_problem = DefaultProblem(
         platforms=(),
