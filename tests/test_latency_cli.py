@@ -20,6 +20,29 @@ def test_lut_fit_writes_a_validated_table(shared_data, tmp_path, capsys):
     assert lut(["validate", "--table", str(out), "--measured", str(shared_data / "nb201" / "nb201_archs.csv"), "--column", "gold_6226"]) == 0
 
 
+def test_lut_scale_recovers_the_factor_of_networks_slower_than_their_ops(tmp_path, capsys, rng):
+    """Networks measured at exactly 1.25x (x 1 +- 2% noise) what a profiled table sums: the scaled table prices
+    every network, held out or not, at 1.25x the original, to the noise."""
+    from regnas.latency import get_platform
+    from search_spaces import get_space
+
+    space, profiled = get_space("nats-size"), get_platform("epyc_nats_size")
+    archs = [space.to_str(space.sample(rng)) for _ in range(60)]
+    measured = profiled.predict_many(archs) * 1.25 * rng.uniform(0.98, 1.02, len(archs))
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text("arch_str,latency_ms_box\n" + "".join(f"{a},{m:.6f}\n" for a, m in zip(archs, measured)))
+    out = tmp_path / "scaled.json"
+    code = lut(["scale", "--table", "epyc_nats_size", "--measured", str(csv_path), "--column", "box", "--train", "40",
+                "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "held-out (20 rows): MAPE" in printed
+    meta = json.loads(out.read_text())["meta"]
+    assert meta["scale"]["factor"] == pytest.approx(1.25, rel=0.01) and meta["validation"]["mape_percent"] < 2
+    scaled = get_platform(str(out))
+    others = [space.sample(rng) for _ in range(20)]
+    assert scaled.predict_many(others) == pytest.approx(profiled.predict_many(others) * meta["scale"]["factor"], rel=1e-4)
+
+
 def test_profile_tiny_network_with_validation(tmp_path, capsys):
     out = tmp_path / "here.json"
     code = profile(["--out", str(out), "--setting", "C=4", "--setting", "N=1", "--image-size", "8", "--repeats", "3", "--warmup", "1", "--validate", "3"])
@@ -34,6 +57,7 @@ def test_profile_tiny_network_with_validation(tmp_path, capsys):
     (lut, ["fit", "--measured", "M", "--column", "pixel3", "--out", "x.json"], "the following arguments are required: --train"),
     (lut, ["fit", "--space", "nope", "--measured", "M", "--column", "c", "--train", "10", "--out", "x"], "unknown search space 'nope'"),
     (lut, ["frobnicate"], "invalid choice: 'frobnicate'"),
+    (lut, ["scale", "--table", "mars", "--measured", "M", "--column", "c", "--train", "10", "--out", "x.json"], "mars"),
     (profile, ["--out", "x.json", "--repeats", "0"], "argument --repeats: 0 is out of range; allowed: >= 1"),
     (profile, ["--out", "x.json", "--setting", "C=0"], "nasbench201 setting C=0 is out of range; allowed: an integer >= 1"),
     (profile, ["--out", "x.json", "--threads", "two"], "argument --threads: 'two' is not an integer"),

@@ -1,4 +1,4 @@
-"""regnas-lut: fit a latency table to per-architecture measurements, or check a table against them."""
+"""regnas-lut: fit or scale a latency table to per-architecture measurements, or check a table against them."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width of the measurements (default: 32)")
     fit.add_argument("--batch", type=arg_type(int, POSITIVE_INT), default=1, help="batch size of the measurements (default: 1)")
     fit.add_argument("--device", default=None, help="device name recorded in the table (default: the column without latency_ms_)")
+    scale = commands.add_parser("scale", help="scale a profiled table by one factor fitted on N measured rows; "
+                                              "report MAPE and Kendall tau on the others")
+    scale.add_argument("--table", required=True, help="latency table (JSON) or platform name")
+    scale.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
+    scale.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
+    scale.add_argument("--train", type=int, required=True, help="number of rows to fit the factor on (drawn at random)")
+    scale.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of the row draw (default: 0)")
+    scale.add_argument("--out", required=True, help="where to write the table (written atomically)")
     check = commands.add_parser("validate", help="MAPE and Kendall tau of a table against every measured row")
     check.add_argument("--table", required=True, help="latency table (JSON) or platform name")
     check.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
@@ -36,11 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from regnas.errors import ConfigError
     from regnas.io import check_writable
     from regnas.latency.fit import fit_table
     from regnas.latency.measurements import read_measurements
-    from regnas.latency.validate import validate
     from search_spaces.registry import get_space
 
     space = get_space(args.space)
@@ -53,11 +59,8 @@ def _fit(args: argparse.Namespace) -> int:
         for scheme in args.schemes.split(","):
             get_key_scheme(space, scheme.strip())
     measured = read_measurements(args.measured, args.column)
-    if not 10 <= args.train <= len(measured) - 2:
-        raise ConfigError(f"--train must be between 10 and {len(measured) - 2} (the file has {len(measured)} rows), got {args.train}")
     rng = np.random.default_rng(args.seed)
-    train = np.sort(rng.choice(len(measured), size=args.train, replace=False))
-    held_out = np.setdiff1d(np.arange(len(measured)), train)
+    train, held_out = _split(len(measured), args.train, rng)
     input_shape = (int(space.supernet_defaults.get("in_channels", 3)), args.image_size, args.image_size)
     print(f"fitting {space.name} table for {measured.device} on {args.train} of {len(measured)} rows (seed {args.seed})")
     result = fit_table(
@@ -70,15 +73,46 @@ def _fit(args: argparse.Namespace) -> int:
         schemes=[scheme.strip() for scheme in args.schemes.split(",")] if args.schemes else None,
         meta={"device": args.device} if args.device else None,
     )
-    table = result.table
-    report = validate(table, [measured.archs[i] for i in held_out], measured.latency_ms[held_out])
-    table.meta["validation"] = {**report.as_dict(), "against": f"the {len(held_out)} rows of {args.measured} not fitted on"}
     print(f"modelled: {result.modelled}")
     print(f"cross-validated MAPE by scheme: " + ", ".join(f"{k} {v:.2f}%" for k, v in result.candidates.items()))
+    return _write_validated(result.table, measured, held_out, args.out)
+
+
+def _split(rows: int, train: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``train`` rows drawn at random and the others, held out."""
+    from regnas.errors import ConfigError
+
+    if not 10 <= train <= rows - 2:
+        raise ConfigError(f"--train must be between 10 and {rows - 2} (the file has {rows} rows), got {train}")
+    chosen = np.sort(rng.choice(rows, size=train, replace=False))
+    return chosen, np.setdiff1d(np.arange(rows), chosen)
+
+
+def _write_validated(table, measured, held_out: np.ndarray, out: str) -> int:
+    """Validate ``table`` on the held-out rows, record it in the table's meta, print it and save."""
+    from regnas.latency.validate import validate
+
+    report = validate(table, [measured.archs[i] for i in held_out], measured.latency_ms[held_out])
+    table.meta["validation"] = {**report.as_dict(), "against": f"the {len(held_out)} rows of {measured.source} not fitted on"}
     print(f"held-out ({len(held_out)} rows): {report}")
-    table.save(args.out)
-    print(f"wrote {args.out}")
+    table.save(out)
+    print(f"wrote {out}")
     return 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from regnas.io import check_writable
+    from regnas.latency.fit import scale_table
+    from regnas.latency.measurements import read_measurements
+    from regnas.latency.platforms import get_platform
+
+    table = get_platform(args.table)
+    check_writable(args.out, folder=False)
+    measured = read_measurements(args.measured, args.column)
+    train, held_out = _split(len(measured), args.train, np.random.default_rng(args.seed))
+    scaled = scale_table(table, measured.subset(train))
+    print(f"scaled {table.meta['device']} by {scaled.meta['scale']['factor']} on {args.train} of {len(measured)} rows (seed {args.seed})")
+    return _write_validated(scaled, measured, held_out, args.out)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -95,4 +129,4 @@ def _validate(args: argparse.Namespace) -> int:
 @entry_point("regnas-lut")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return _fit(args) if args.command == "fit" else _validate(args)
+    return {"fit": _fit, "scale": _scale, "validate": _validate}[args.command](args)
