@@ -55,6 +55,9 @@ class CurvePoint:
 PREVIOUS = "-previous"  # a variant name's suffix: the operators the search had before issue 11
 PREVIOUS_SETTINGS = {"sampling": "random", "duplicates": "canonical", "archive": False, "skip_over_budget": False,
                      "crossover": "column", "population": 20}
+# Random search is lengthened by doubling until it computes as many sub-networks as the others: at most this
+# many times (1,024x the generations), and no further once a doubling draws no new sub-network.
+MAX_DOUBLINGS = 10
 PREVIOUS_GENERATIONS = 12  # the previous default run: 12 generations of 20
 
 
@@ -75,14 +78,17 @@ def variant_settings(name: str) -> dict:
 
 
 def replay(session: Session, variant: str, seed: int, generations: int,
-           box: tuple[np.ndarray, np.ndarray] | None = None) -> list[CurvePoint]:
-    """Run ``variant`` (see ``variant_settings``) for ``generations`` generations of the session's population
-    size, exactly as ``search`` would (same operators, same seeding), recording a CurvePoint each; ``box``
-    (ideal, nadir of the exact front) adds the HV in that box."""
+           box: tuple[np.ndarray, np.ndarray] | None = None, *, population: int | None = None) -> list[CurvePoint]:
+    """Run ``variant`` (see ``variant_settings``) for ``generations`` generations, exactly as ``search`` would
+    (same operators, same seeding), recording a CurvePoint each. ``population``: families per generation
+    (None: the variant's own, e.g. 20 for ``-previous``, else the session's); ``box`` (ideal, nadir of the
+    exact front) adds the HV in that box."""
     settings = variant_settings(variant)
     random_search = settings["algorithm"] == RANDOM
     if random_search:  # random chains; like the search, it evaluates no family over budget
         settings = {"algorithm": session.config.algorithm, "skip_over_budget": True}
+    if population is not None:
+        settings["population"] = population
     config = dataclasses.replace(session.config, **settings, seed=seed)
     session = dataclasses.replace(session, config=config)
     problem = CountingProblem(session)
@@ -143,8 +149,14 @@ def replay_all(session: Session, variants: Sequence[str], seeds: Sequence[int], 
         curves[RANDOM] = {}
         for seed in seeds:
             points = replay(session, RANDOM, seed, generations, box)
-            while points[-1].subnets < target:  # random families share fewer keys: it may need more batches
-                points = replay(session, RANDOM, seed, 2 * len(points), box)
+            for _ in range(MAX_DOUBLINGS):  # random families share fewer keys: it may need more batches
+                if points[-1].subnets >= target:
+                    break
+                longer = replay(session, RANDOM, seed, 2 * len(points), box)  # the same draws, then more
+                exhausted = longer[-1].subnets == points[-1].subnets  # every feasible key drawn already
+                points = longer
+                if exhausted:
+                    break
             curves[RANDOM][seed] = points
             if progress:
                 progress(f"random seed {seed}: {points[-1]}")
