@@ -8,7 +8,7 @@ import numpy as np
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
 from evolution.hypervolume import box_hypervolume, hypervolume
-from evolution.problem import FamilyProblem
+from evolution.problem import FamilyProblem, within_budgets
 from evolution.sampling import NestedFamilySampling
 from evolution.search import make_search_algorithm
 from evolution.session import Session
@@ -34,8 +34,7 @@ class CountingProblem(FamilyProblem):
         evaluator = self.context.evaluator
         for x in np.asarray(X, dtype=np.int64)[self.evaluated(out.get("G"), len(X))]:
             self.keys.update(evaluator.key(a) for a in self.genome.decode(x))
-        ok = (out["G"] <= 0).all(axis=1) if out.get("G") is not None else np.ones(len(X), bool)
-        self.feasible.extend(out["F"][ok] * self.signs)
+        self.feasible.extend(out["F"][within_budgets(out.get("G"), len(X))] * self.signs)
 
 
 @dataclasses.dataclass(frozen=True)

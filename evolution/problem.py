@@ -15,6 +15,11 @@ from regnas.family import EvaluationContext, FamilyView
 from regnas.objectives import Objective
 
 
+def within_budgets(G: np.ndarray | None, count: int) -> np.ndarray:
+    """Which of ``count`` families (constraint rows ``G``; None: a problem without budgets) meet every budget."""
+    return np.ones(count, dtype=bool) if G is None else (np.asarray(G) <= 0).all(axis=1)
+
+
 class FamilyProblem(Problem):
     """Minimise every objective column of a nested family; budgets become inequality constraints
     (``Budget.violation``: relative, so limits of any unit weigh alike).
@@ -63,9 +68,7 @@ class FamilyProblem(Problem):
 
     def evaluated(self, G: np.ndarray | None, count: int) -> np.ndarray:
         """Which of ``count`` families (constraint rows ``G``) have their objectives computed."""
-        if not self.skip_over_budget or G is None:
-            return np.ones(count, dtype=bool)
-        return (np.asarray(G) <= 0).all(axis=1)
+        return within_budgets(G, count) if self.skip_over_budget else np.ones(count, dtype=bool)
 
     def family(self, x: np.ndarray) -> FamilyView:
         if self.context is None:

@@ -120,13 +120,18 @@ def test_bad_device_flags_are_one_line_errors(tmp_path, capsys, flags, message):
     assert message in err and len(err.splitlines()) == 1
 
 
+@pytest.fixture(scope="module")
+def small_data():
+    return load_data("default", seed=0, calibration_size=8, validation_size=8, test_size=8)
+
+
 @pytest.mark.parametrize("size, batch, ranks", [(384, 64, 2), (385, 64, 2), (100, 30, 3), (7, 4, 4)])
-def test_every_rank_draws_the_batches_of_one_process(size, batch, ranks):
+def test_every_rank_draws_the_batches_of_one_process(small_data, size, batch, ranks):
     import math
 
     from regnas.distributed import World, shard_batches
 
-    data = load_data("default", seed=0, calibration_size=8, validation_size=8, test_size=8)
+    data = small_data
     split = data.train.subset(np.arange(size))
     for rank in range(ranks):
         world = World(rank=rank, size=ranks, local_rank=rank, backend="gloo")

@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 from regnas.plot.columns import (ARROWS_EXPLAINED, Column, builtin_quantity, label_axis, member_quantity_label,
                                  tick_formatter)
 from regnas.plot.draw import Colouring, add_colourbar, draw_chain, draw_chosen, front_colouring, front_point_colours
-from regnas.plot.load import Run, load_run
+from regnas.plot.load import Run, evaluated, load_run
 from regnas.plot.style import CHOSEN_COLOUR, CONTEXT_COLOUR, FRONT_COLOUR, new_figure, plot_style
 
 PANEL_WIDTH, PANEL_HEIGHT = 4.6, 3.9
@@ -106,7 +106,7 @@ def _matrix_layout(run: Run, colouring: Colouring | None) -> tuple[Figure, bool]
 
 def _legend_handles(run: Run, colouring: Colouring | None, short_labels: bool) -> list[Line2D]:
     handles = []
-    if run.history and any(not p["front"] and p["objectives"] is not None for p in run.history[-1]["population"]):
+    if run.history and any(not p["front"] for p in evaluated(run.history[-1]["population"])):
         handles.append(Line2D([], [], linestyle="", marker="o", markersize=5, color=CONTEXT_COLOUR,
                               label="dominated (last generation)"))
     note = f" (colour: {colouring.name}, in panels without an NF/NFR axis)" if colouring else ""
@@ -133,8 +133,7 @@ def _pair_panel(axes: Axes, run: Run, x_column: Column, y_column: Column, colour
     i, j = names.index(x_column.name), names.index(y_column.name)
     values = run.front_objectives()
     if run.history:
-        population = [p["objectives"] for p in run.history[-1]["population"]
-                      if not p["front"] and p["objectives"] is not None]
+        population = [p["objectives"] for p in evaluated(run.history[-1]["population"]) if not p["front"]]
         if population:
             dominated = np.array(population, dtype=float)
             axes.scatter(dominated[:, i], dominated[:, j], s=14 * marker_scale, color=CONTEXT_COLOUR, zorder=2,

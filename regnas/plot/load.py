@@ -20,6 +20,12 @@ HISTORY_KEYS = ("generation", "columns", "directions", "population")
 RESULT_KEYS = ("columns", "front", "chosen", "family", "flips")
 
 
+def evaluated(population: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of one generation's population whose objectives were computed: a family over a budget is not
+    evaluated (``skip_over_budget``), and its row's objectives and NFR are null."""
+    return [p for p in population if p["objectives"] is not None]
+
+
 class RunFolderError(RegnasError, ValueError):
     """A path is not a regnas run folder, or a file in it cannot be read, or lacks what a figure needs."""
 
@@ -81,7 +87,7 @@ class Run:
             return [FrontFamily(tuple(f["members"]), tuple(f["objectives"]), bool(f["feasible"]), f.get("nfr"))
                     for f in self.result["front"]]
         return [FrontFamily(tuple(p["members"]), tuple(p["objectives"]), p["violation"] <= 0, p.get("nfr"))
-                for p in self.history[-1]["population"] if p["front"] and p["objectives"] is not None]
+                for p in evaluated(self.history[-1]["population"]) if p["front"]]
 
     def front_objectives(self) -> np.ndarray:
         """(families, columns) objective values of the front in natural units."""

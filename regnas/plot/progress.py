@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from pymoo.indicators.hv import HV
 
 from regnas.plot.columns import label_axis
-from regnas.plot.load import Run, RunFolderError, load_run
+from regnas.plot.load import Run, RunFolderError, evaluated, load_run
 from regnas.plot.style import FRONT_COLOUR, matrix_cmap, new_figure, plot_style
 
 REFERENCE = 1.1  # in normalised units: just beyond the worst value seen, so every front point counts
@@ -38,8 +38,7 @@ def hypervolume_data(result: Any) -> HypervolumeSeries:
     if not run.history:
         raise RunFolderError(f"run {run.name!r} has no history.jsonl to follow over generations; pass the run folder")
     signs = run.signs
-    everything = np.array([p["objectives"] for r in run.history for p in r["population"]
-                           if p["objectives"] is not None], dtype=float) * signs
+    everything = np.array([p["objectives"] for r in run.history for p in evaluated(r["population"])], dtype=float) * signs
     ideal, nadir = everything.min(axis=0), everything.max(axis=0)
     # A column that never varied would divide by zero; any positive span leaves its normalised values at 0.
     span = np.where(nadir > ideal, nadir - ideal, 1.0)
@@ -47,8 +46,7 @@ def hypervolume_data(result: Any) -> HypervolumeSeries:
     indicator = HV(ref_point=reference)
     values = []
     for record in run.history:
-        front = [p["objectives"] for p in record["population"] if p["front"] and p["violation"] <= 0
-                 and p["objectives"] is not None]
+        front = [p["objectives"] for p in evaluated(record["population"]) if p["front"] and p["violation"] <= 0]
         if not front:
             values.append(0.0)
             continue
@@ -121,7 +119,7 @@ def _population_panel(axes: Axes, run: Run, x: int, y: int) -> None:
     cmap = matrix_cmap()
     for age_rank, generation in enumerate(shown):
         record = next(r for r in run.history if r["generation"] == generation)
-        rows = [p for p in record["population"] if p["objectives"] is not None]  # over budget: not evaluated
+        rows = evaluated(record["population"])
         values = np.array([p["objectives"] for p in rows], dtype=float).reshape(len(rows), len(run.columns))
         recency = (age_rank + 1) / len(shown)
         newest = generation == shown[-1]
