@@ -32,15 +32,19 @@ from search_spaces.base import Arch, SearchSpace
 from search_spaces.supernet import Supernet
 
 Method = Callable[[Arch], np.ndarray]
+MAX_DRAWS_PER_ARCH = 100
 
 
 def distinct_archs(space: SearchSpace, n: int, rng: np.random.Generator) -> list[Arch]:
     """``n`` random architectures with pairwise different functional keys, so no cache can serve one."""
     seen: dict[str, Arch] = {}
-    while len(seen) < n:
+    for _ in range(MAX_DRAWS_PER_ARCH * n):  # bounded: a space with fewer than n functions ends with an error
         arch = space.sample(rng)
         seen.setdefault(space.functional_key(arch), arch)
-    return list(seen.values())
+        if len(seen) == n:
+            return list(seen.values())
+    raise SystemExit(f"{space.name}: only {len(seen)} functionally distinct architectures in {MAX_DRAWS_PER_ARCH * n} "
+                     f"draws, {n} asked for")
 
 
 def naive_predictions(supernet: Supernet, data: ImageData, arch: Arch, batch_size: int) -> np.ndarray:

@@ -5,6 +5,7 @@ import numpy as np
 from pymoo.core.population import Population
 from pymoo.util.nds.non_dominated_sorting import find_non_dominated
 
+from evolution.duplicates import first_distinct
 from evolution.genome import FamilyGenome
 
 
@@ -29,16 +30,11 @@ class ParetoArchive:
     def add(self, X: np.ndarray, F: np.ndarray, G: np.ndarray | None) -> None:
         X, F = np.asarray(X, dtype=np.int64), np.asarray(F, dtype=np.float64)
         G = np.zeros((len(X), 0)) if G is None else np.asarray(G, dtype=np.float64)
-        feasible = (G <= 0).all(axis=1)
-        seen = set(self._keys)
-        keys, rows = [], []
-        for i in np.flatnonzero(feasible):
-            key = self.genome.functional_key(X[i])
-            if key not in seen:
-                seen.add(key)
-                keys.append(key)
-                rows.append(i)
-        if not rows:
+        candidates = np.flatnonzero((G <= 0).all(axis=1))
+        candidate_keys = [self.genome.functional_key(X[i]) for i in candidates]
+        new = first_distinct(candidate_keys, self._keys)
+        rows, keys = candidates[new], [candidate_keys[j] for j in new]
+        if not len(rows):
             return
         X_all = np.concatenate([self.X, X[rows]])
         F_all = F[rows] if self.F is None else np.concatenate([self.F, F[rows]])

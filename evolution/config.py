@@ -12,10 +12,6 @@ from regnas.errors import ConfigError
 from search_spaces import DEFAULT_SPACE, get_space
 
 DEFAULT_OBJECTIVES = ("error", "nf")
-# The default family problem lives in each space (SearchSpace.default_problem); these are the default
-# space's, for callers that pose its problem explicitly (the headline comparison).
-DEFAULT_PLATFORMS = tuple(get_space(DEFAULT_SPACE).default_problem.platforms)
-DEFAULT_BUDGETS = dict(get_space(DEFAULT_SPACE).default_problem.budgets)
 MAX_POPULATION = 10_000  # larger populations make one generation take days; a typo rather than a plan
 MAX_GENERATIONS = 100_000
 MAX_MEMBERS = 100

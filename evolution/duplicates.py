@@ -1,13 +1,24 @@
 """Duplicate elimination by family keys (hash based, not pairwise distances): functional or canonical."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from pymoo.core.duplicate import DuplicateElimination
 
 from evolution.genome import FamilyGenome
 from regnas.errors import UnknownNameError
+
+
+def first_distinct(keys: Iterable[str], seen: Iterable[str] = ()) -> list[int]:
+    """Positions of the keys met for the first time, in order: neither in ``seen`` nor earlier in ``keys``."""
+    seen = set(seen)
+    positions = []
+    for i, key in enumerate(keys):
+        if key not in seen:
+            seen.add(key)
+            positions.append(i)
+    return positions
 
 
 class KeyDuplicateElimination(DuplicateElimination):
@@ -23,12 +34,9 @@ class KeyDuplicateElimination(DuplicateElimination):
 
     def _do(self, pop, other, is_duplicate):
         key = DUPLICATE_KEYS[self.key](self.genome)
-        seen = set() if other is None else {key(x) for x in other.get("X")}
-        for i, x in enumerate(pop.get("X")):
-            k = key(x)
-            if k in seen:
-                is_duplicate[i] = True
-            seen.add(k)
+        seen = () if other is None else [key(x) for x in other.get("X")]
+        is_duplicate[:] = True
+        is_duplicate[first_distinct((key(x) for x in pop.get("X")), seen)] = False
         return is_duplicate
 
 

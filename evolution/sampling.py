@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from pymoo.core.sampling import Sampling
 
+from evolution.duplicates import first_distinct
 from evolution.genome import FamilyGenome
 
 CANDIDATES_PER_SAMPLE = 8  # "feasible": families drawn per one returned; a fixed number, not a rejection loop
@@ -34,22 +35,15 @@ class FeasibleFamilySampling(NestedFamilySampling):
     initial family over budget is an evaluation spent on a family the survival ranks last. Draws
     ``CANDIDATES_PER_SAMPLE`` times as many families as asked; returns distinct ones (by functional
     key, as duplicates are eliminated) in draw order, those meeting every budget first, then the
-    least over budget. A problem without budgets gets the first distinct draws.
+    least over budget. ``problem`` is a FamilyProblem (its ``budgets`` and ``family``); one without budgets gets
+    the first distinct draws.
     """
 
     def _do(self, problem, n_samples, *args, random_state: np.random.Generator = None, **kwargs):
         X = self.draw(n_samples * CANDIDATES_PER_SAMPLE, random_state)
-        seen: set[str] = set()
-        distinct = []
-        for i, x in enumerate(X):
-            key = self.genome.functional_key(x)
-            if key not in seen:
-                seen.add(key)
-                distinct.append(i)
-        X = X[distinct]
-        budgets = getattr(problem, "budgets", None) or []
-        if budgets:
-            excess = np.array([[b.violation(problem.family(x)) for b in budgets] for x in X])
+        X = X[first_distinct(self.genome.functional_key(x) for x in X)]
+        if problem.budgets:
+            excess = np.array([[b.violation(problem.family(x)) for b in problem.budgets] for x in X])
             over = np.clip(excess, 0.0, None).sum(axis=1)
             X = X[np.argsort(over, kind="stable")]  # feasible (0) first in draw order, then least over
         return X[:n_samples]

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from evolution.headline import OURS, QUICK, ROWS, pick_at_accuracy, pick_most_accurate, run_headline
+from evolution.headline import FINETUNED, OURS, QUICK, ROWS, pick_at_accuracy, pick_most_accurate, run_headline
 from regnas import metrics
 
 
@@ -133,7 +133,48 @@ def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
     by_row = {r["row"]: r for r in summary["rows"]}
     # independent and focal distillation share the device model: the same old member.
     assert by_row["independent"]["members"][0] == by_row["focal-distillation"]["members"][0]
-    assert by_row["reg-nas"]["members"][0]["arch"] == by_row["reg-nas+finetune"]["members"][0]["arch"]
+    for tuned, source in FINETUNED.items():  # fine-tuned in place: the searched family's architectures
+        assert [m["arch"] for m in by_row[tuned]["members"]] == [m["arch"] for m in by_row[source]["members"]]
+
+
+def test_the_fine_tuned_rows_are_their_families_in_the_fine_tuned_supernet(headline, shared_data):
+    from evolution.headline import load_headline_data
+    from regnas.evaluate import Evaluator
+    from regnas.supernet import load_supernet
+
+    out, summary, settings, _ = headline
+    data = load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", settings, 0)
+    by_row = {r["row"]: r for r in summary["rows"]}
+    # a family picked by both searches is fine-tuned once, into the checkpoint of the first row that needs it
+    first = {}
+    for source in FINETUNED.values():
+        first.setdefault(tuple(m["arch"] for m in by_row[source]["members"]), source)
+    for tuned, source in FINETUNED.items():
+        archs = [m["arch"] for m in by_row[tuned]["members"]]
+        assert by_row[tuned]["origin"] == "supernet, fine-tuned"
+        checkpoint = out / "models" / "seed0" / f"{first[tuple(archs)]}-finetuned.pt"
+        with Evaluator(load_supernet(checkpoint), data, split="test") as evaluator:
+            old, new = (evaluator.correct(a) for a in archs)
+        assert by_row[tuned]["nf"] == int(np.sum(old & ~new))
+        assert by_row[tuned]["members"][1]["accuracy"] == pytest.approx(new.mean())
+
+
+def test_a_stand_alone_model_of_another_architecture_is_refused(headline, shared_data, tmp_path):
+    import shutil
+
+    from regnas.errors import ConfigError
+    from regnas.standalone import build_model, load_model, save_model
+
+    out, summary, settings, _ = headline
+    shutil.copytree(out, tmp_path / "run")
+    device = tmp_path / "run" / "models" / "seed0" / "device.pt"
+    _, meta = load_model(device)
+    other = summary["rows"][0]["members"][1]["arch"]  # the cloud architecture saved as the device model
+    assert other != meta["arch"]
+    save_model(device, build_model(meta["space"], other, meta["settings"]), space=meta["space"],
+               settings=meta["settings"], arch=other, epochs=meta["epochs"])
+    with pytest.raises(ConfigError, match=r"device.pt holds .* not the picked .* delete"):
+        run_headline(shared_data / "cifar10" / "cifar10-jpeg.npz", tmp_path / "run", settings, progress=False)
 
 
 def test_reductions_follow_from_the_rows(headline):

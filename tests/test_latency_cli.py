@@ -41,6 +41,8 @@ def test_lut_scale_recovers_the_factor_of_networks_slower_than_their_ops(tmp_pat
     scaled = get_platform(str(out))
     others = [space.sample(rng) for _ in range(20)]
     assert scaled.predict_many(others) == pytest.approx(profiled.predict_many(others) * meta["scale"]["factor"], rel=1e-4)
+    spread = profiled.meta["spread_ms"]  # the profile's spread, in the unit of the entries, scales with them
+    assert meta["spread_ms"] == pytest.approx({k: v * meta["scale"]["factor"] for k, v in spread.items()}, rel=1e-4)
 
 
 def test_profile_tiny_network_with_validation(tmp_path, capsys):

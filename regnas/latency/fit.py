@@ -185,4 +185,6 @@ def scale_table(table: LatencyTable, measurements: Measurements) -> LatencyTable
         "scale": {"factor": round(factor, 6), "rows": len(measurements), "measurements": measurements.source,
                   "weighting": "relative error", "scaled_from": table.source or table.meta["device"]},
     })
+    if "spread_ms" in meta:  # a profile's per-entry spread, in the unit of its entries: it scales with them
+        meta["spread_ms"] = {key: round(value * factor, 7) for key, value in meta["spread_ms"].items()}
     return LatencyTable(meta, {key: round(value * factor, 7) for key, value in table.entries.items()})
