@@ -22,7 +22,8 @@ from regnas.family import EvaluationContext
 from regnas.model_stats import ModelStats
 from regnas.objectives import Objective, get_objective
 from regnas.pretrained import find_pretrained, shipped_supernets
-from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, supernet_from_checkpoint, train_supernet
+from regnas.supernet import (TrainConfig, default_learning_rate, load_supernet, read_checkpoint, supernet_from_checkpoint,
+                             train_supernet)
 from search_spaces.base import SearchSpace
 from search_spaces.registry import get_space
 from search_spaces.supernet import Supernet
@@ -79,7 +80,7 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
                                   f"expected {expected}); reinstall regnas")
         return supernet, shipped
     train = TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
-                        sampling=config.train_sampling, seed=config.seed)
+                        learning_rate=default_learning_rate(space), sampling=config.train_sampling, seed=config.seed)
     identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
     if resolve_device(device).type != "cpu":  # other kernels, other weights: kept apart from the CPU's
         identity["device"] = resolve_device(device).type

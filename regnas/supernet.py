@@ -113,6 +113,11 @@ class TrainConfig:
             raise ConfigError(f"unknown sampling rule {self.sampling!r}; allowed: {', '.join(SAMPLING_RULES)}")
 
 
+def default_learning_rate(space: SearchSpace) -> float:
+    """The learning rate ``space``'s supernets train with when none is given: the space's own, else TrainConfig's."""
+    return TrainConfig.learning_rate if space.learning_rate is None else space.learning_rate
+
+
 @dataclass
 class TrainState:
     """Where a run stands: completed epochs, per-epoch log, and the random generators' states."""

@@ -95,7 +95,7 @@ class SearchSpace(ABC):
 
     A space also carries what the layers above need without naming it: ``settings`` (``--setting``),
     ``default_problem`` (the family problem of its default search: platforms and per-member budgets,
-    a ``DefaultProblem``), ``key_schemes`` and ``profiling_hooks`` (latency), and ``latency_tables``
+    a ``DefaultProblem``), ``learning_rate`` (its supernets' training default), ``key_schemes`` and ``profiling_hooks`` (latency), and ``latency_tables``
     (the tables it ships, registered as platforms by ``regnas.latency``).
     """
 
@@ -105,6 +105,9 @@ class SearchSpace(ABC):
     image_multiple: int = 1  # the networks take square images whose side is a positive multiple of this
     test_input_shape: tuple[int, int, int] = (3, 32, 32)  # the input of the contract tests' networks
     default_problem: DefaultProblem | None = None  # None: a search must be given its platforms or budgets
+    # The SGD learning rate its supernets train with when none is given (regnas-train, a search's quick supernet);
+    # None: regnas.supernet.TrainConfig's. A space sets its own where it trains measurably better with it.
+    learning_rate: float | None = None
 
     # ---- settings ----------------------------------------------------------------------------
     @property

@@ -165,6 +165,13 @@ def test_settings_are_declared_and_checked(space):
             space.parse_settings([f"{setting.name}={setting.low - 1}"])
 
 
+def test_the_learning_rate_a_space_trains_with_is_allowed(space):
+    from regnas.supernet import TrainConfig, default_learning_rate
+
+    assert space.learning_rate is None or isinstance(space.learning_rate, float)
+    TrainConfig(learning_rate=default_learning_rate(space))  # in TRAIN_RANGES, else a ConfigError
+
+
 def randomised_supernet(space):
     """An untrained supernet whose BatchNorms have random affine parameters and statistics: every op then
     leaves a trace (a zero BatchNorm shift would hide a convolution that reads an all-zero node)."""

@@ -16,7 +16,7 @@ from regnas.datasets import list_datasets
 from regnas.device import DEVICE_CHOICES, check_amp, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
-from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, train_supernet
+from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, default_learning_rate, train_supernet
 from search_spaces import DEFAULT_SPACE, get_space
 
 
@@ -29,7 +29,8 @@ def parser() -> ArgumentParser:
     add_setting_option(p, "supernet setting (default: the space's reference network)")
     p.add_argument("--epochs", type=arg_type(int, TRAIN_RANGES["epochs"]), default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=arg_type(int, TRAIN_RANGES["batch_size"]), default=TrainConfig.batch_size)
-    p.add_argument("--lr", type=arg_type(float, TRAIN_RANGES["learning_rate"]), default=TrainConfig.learning_rate)
+    p.add_argument("--lr", type=arg_type(float, TRAIN_RANGES["learning_rate"]),
+                   help=f"SGD learning rate (default: the space's, else {TrainConfig.learning_rate})")
     p.add_argument("--momentum", type=arg_type(float, TRAIN_RANGES["momentum"]), default=TrainConfig.momentum)
     p.add_argument("--weight-decay", type=arg_type(float, TRAIN_RANGES["weight_decay"]), default=TrainConfig.weight_decay)
     p.add_argument("--sampling", default=TrainConfig.sampling, help=f"one of {', '.join(SAMPLING_RULES)}")
@@ -50,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     space = get_space(args.space)
     settings = space.parse_settings(args.setting)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, momentum=args.momentum,
+    learning_rate = default_learning_rate(space) if args.lr is None else args.lr
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=learning_rate, momentum=args.momentum,
                          weight_decay=args.weight_decay, sampling=args.sampling, seed=args.seed)
     device = resolve_device(args.device)
     check_amp(args.amp, device)
