@@ -23,7 +23,7 @@ from regnas.io import atomic_write_json
 from regnas.latency import get_platform
 from regnas.pretrained import find_pretrained
 from regnas.standalone import ModelIdentity, build_model, load_model, predict
-from regnas.supernet import TrainConfig, load_supernet, read_checkpoint, train_supernet
+from regnas.supernet import TrainConfig, default_learning_rate, load_supernet, read_checkpoint, train_supernet
 from search_spaces import DEFAULT_SPACE, get_space
 
 SPACE = DEFAULT_SPACE
@@ -100,7 +100,8 @@ def obtain_supernet(out: Path, data: ImageData, settings: HeadlineSettings, supe
     if supernet_path is not None:
         return load_supernet(supernet_path, SPACE, full), Path(supernet_path)
     path = out / "supernet.pt"
-    train = TrainConfig(epochs=settings.supernet_epochs, sampling="sandwich", seed=0)
+    train = TrainConfig(epochs=settings.supernet_epochs, learning_rate=default_learning_rate(space), sampling="sandwich",
+                        seed=0)
     if path.exists() and read_checkpoint(path, SPACE, full).get("epoch") == train.epochs:
         return load_supernet(path, SPACE, full), path
     _log(progress, f"training the supernet ({settings.supernet_epochs} epochs on {len(data.train)} images) -> {path}")

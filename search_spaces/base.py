@@ -95,8 +95,9 @@ class SearchSpace(ABC):
 
     A space also carries what the layers above need without naming it: ``settings`` (``--setting``),
     ``default_problem`` (the family problem of its default search: platforms and per-member budgets,
-    a ``DefaultProblem``), ``learning_rate`` (its supernets' training default), ``key_schemes`` and ``profiling_hooks`` (latency), and ``latency_tables``
-    (the tables it ships, registered as platforms by ``regnas.latency``).
+    a ``DefaultProblem``), ``learning_rate`` (its supernets' training default), ``key_schemes`` and
+    ``profiling_hooks`` (latency), and ``latency_tables`` (the tables it ships, registered as platforms by
+    ``regnas.latency``).
     """
 
     name: str

@@ -101,8 +101,8 @@ def test_efficiency_run_writes_its_files(tmp_path, tiny_supernet):
     exact = tmp_path / "exact"
     run_exact_front(exact, limit=12, progress=False, config=tiny_config())
     out = tmp_path / "eff"
-    summary = run_efficiency(exact, out, variants=("nsga2", RANDOM), seeds=(0, 1), generations=4, progress=False,
-                             config=tiny_config(), require_complete=False)
+    summary = run_efficiency(exact, out, variants=("nsga2", RANDOM), seeds=(0, 1), generations=2, progress=False,
+                             config=tiny_config(generations=2), require_complete=False)
     for name in ("curves.json", "efficiency.json", "efficiency.md", "efficiency.png", "default-run/result.json"):
         assert (out / name).is_file(), name
     assert set(summary["algorithms"]) == {"nsga2", RANDOM}

@@ -107,12 +107,12 @@ def test_a_space_s_learning_rate_is_the_default_of_regnas_train_and_of_a_quick_s
     from regnas.cli.train import main
     from tests.conftest import tiny_config
 
-    small = ["--space", "mobilenetv3", "--setting", "C=4", "--epochs", "1", "--quiet", "--calibration-size", "4500"]
+    small = ["--space", "mobilenetv3", "--setting", "C=4", "--epochs", "1", "--quiet", "--calibration-size", "4900"]
     assert main([*small, "--out", str(tmp_path / "default.pt")]) == 0
     assert main([*small, "--lr", "0.1", "--out", str(tmp_path / "told.pt")]) == 0
     assert read_checkpoint(tmp_path / "default.pt")["train_config"]["learning_rate"] == 0.2
     assert read_checkpoint(tmp_path / "told.pt")["train_config"]["learning_rate"] == 0.1
-    small_data = dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(128)))
+    small_data = dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(64)))
     config = tiny_config(space="mobilenetv3", supernet_settings={"C": 4}, pretrained=False)
     _, path = obtain_supernet(config, get_space("mobilenetv3"), small_data, progress=False)
     assert read_checkpoint(path)["train_config"]["learning_rate"] == 0.2
