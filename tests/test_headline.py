@@ -81,6 +81,14 @@ def headline(tmp_path_factory, shared_data):
     return out, summary, settings, partial
 
 
+@pytest.fixture(scope="module")
+def headline_data(headline, shared_data):
+    """Seed 0's split of the headline fixture, loaded once (decoding full CIFAR-10 takes seconds)."""
+    from evolution.headline import load_headline_data
+
+    return load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", headline[2], 0)
+
+
 def test_a_stopped_run_keeps_its_rows_and_the_final_table_agrees(headline):
     out, summary, _, partial = headline
     assert partial["complete"] is False and summary["complete"] is True
@@ -117,14 +125,13 @@ def test_a_finished_seed_is_on_disk_before_the_next_seed_begins(headline, shared
     assert len(steps) >= 9 and {path: path.stat().st_mtime_ns for path in steps} == written  # nothing redone
 
 
-def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
+def test_every_row_is_measured_on_the_same_test_images(headline, headline_data):
     from regnas.evaluate import Evaluator
-    from evolution.headline import load_headline_data
     from regnas.supernet import load_supernet
 
     out, summary, settings, _ = headline
     assert [r["row"] for r in summary["rows"]] == list(ROWS)
-    data = load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", settings, 0)
+    data = headline_data
     supernet = load_supernet(out / "supernet.pt")
     for row in summary["rows"]:
         assert row["members"][0]["latency_ms"] <= 10 and row["members"][1]["latency_ms"] <= 10  # the default budgets
@@ -140,13 +147,12 @@ def test_every_row_is_measured_on_the_same_test_images(headline, shared_data):
         assert [m["arch"] for m in by_row[tuned]["members"]] == [m["arch"] for m in by_row[source]["members"]]
 
 
-def test_the_fine_tuned_rows_are_their_families_in_the_fine_tuned_supernet(headline, shared_data):
-    from evolution.headline import load_headline_data
+def test_the_fine_tuned_rows_are_their_families_in_the_fine_tuned_supernet(headline, headline_data):
     from regnas.evaluate import Evaluator
     from regnas.supernet import load_supernet
 
     out, summary, settings, _ = headline
-    data = load_headline_data(shared_data / "cifar10" / "cifar10-jpeg.npz", settings, 0)
+    data = headline_data
     by_row = {r["row"]: r for r in summary["rows"]}
     # a family picked by both searches is fine-tuned once, into the checkpoint of the first row that needs it
     first = {}
