@@ -18,11 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     fit = commands.add_parser("fit", help="fit a table on N measured rows; report MAPE and Kendall tau on the others")
     fit.add_argument("--space", default=DEFAULT_SPACE, help=f"search space (default: {DEFAULT_SPACE})")
-    fit.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
-    fit.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
-    fit.add_argument("--train", type=int, required=True, help="number of rows to fit on (drawn at random)")
-    fit.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of the row draw and cross-validation folds (default: 0)")
-    fit.add_argument("--out", required=True, help="where to write the table (written atomically)")
+    add_fit_options(fit, "seed of the row draw and cross-validation folds (default: 0)")
     fit.add_argument("--schemes", default=None, help="comma-separated key schemes to choose from (default: the space's fitted schemes)")
     add_setting_option(fit, "setting of the measured network (default: the space's reference network)")
     fit.add_argument("--image-size", type=arg_type(int, POSITIVE_INT), default=32, help="input height and width of the measurements (default: 32)")
@@ -31,16 +27,25 @@ def build_parser() -> argparse.ArgumentParser:
     scale = commands.add_parser("scale", help="scale a profiled table by one factor fitted on N measured rows; "
                                               "report MAPE and Kendall tau on the others")
     scale.add_argument("--table", required=True, help="latency table (JSON) or platform name")
-    scale.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
-    scale.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
-    scale.add_argument("--train", type=int, required=True, help="number of rows to fit the factor on (drawn at random)")
-    scale.add_argument("--seed", type=arg_type(int, SEED), default=0, help="seed of the row draw (default: 0)")
-    scale.add_argument("--out", required=True, help="where to write the table (written atomically)")
+    add_fit_options(scale, "seed of the row draw (default: 0)")
     check = commands.add_parser("validate", help="MAPE and Kendall tau of a table against every measured row")
     check.add_argument("--table", required=True, help="latency table (JSON) or platform name")
-    check.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
-    check.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
+    add_measured_options(check)
     return parser
+
+
+def add_measured_options(parser: argparse.ArgumentParser) -> None:
+    """--measured and --column: the measurements every subcommand reads."""
+    parser.add_argument("--measured", required=True, help="CSV with arch_str and latency_ms_<device> columns")
+    parser.add_argument("--column", required=True, help="latency column, e.g. latency_ms_pixel3 or pixel3")
+
+
+def add_fit_options(parser: argparse.ArgumentParser, seed_help: str) -> None:
+    """The measurements, the rows fitted on (the others are held out), the seed of that draw and the output."""
+    add_measured_options(parser)
+    parser.add_argument("--train", type=int, required=True, help="number of rows to fit on (drawn at random)")
+    parser.add_argument("--seed", type=arg_type(int, SEED), default=0, help=seed_help)
+    parser.add_argument("--out", required=True, help="where to write the table (written atomically)")
 
 
 def _fit(args: argparse.Namespace) -> int:
