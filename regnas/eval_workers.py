@@ -29,6 +29,8 @@ def _start_worker(engine: SubnetEngine, parent_pid: int, use_pdeathsig: bool, st
     global _worker_engine, _started
     # Ctrl-C is the parent's to handle: it stops the pool (a worker would only print a traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked since the parent spawned us; one that waited is dropped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid, use_pdeathsig)
     torch.set_num_threads(engine.options.threads)
     # Tensors may arrive in shared memory: the BatchNorm buffers every worker rewrites must be its own.
@@ -78,16 +80,31 @@ def _predict(arch: Arch) -> tuple[np.ndarray, int]:
 
 @contextlib.contextmanager
 def _children_ignore_ctrl_c() -> Iterator[None]:
-    """Processes started in this block inherit an ignored SIGINT (only SIG_IGN survives exec), so a Ctrl-C
-    while a worker is still importing torch prints no traceback. Only the main thread may set handlers."""
+    """Processes started in this block see no Ctrl-C until their initializer ignores it, so a Ctrl-C while a
+    worker still imports torch prints no traceback; this process gets its Ctrl-C when the block ends.
+
+    A Ctrl-C in the block is recorded, then passed to the previous handler; ignoring it would lose it
+    (the search would run on). Children inherit a *blocked* SIGINT: a signal mask survives fork and
+    exec, a Python handler does not. The mask is per thread (the kernel may hand the signal to another
+    thread of ours), hence the recorder too. Only the main thread may set handlers.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    can_mask = hasattr(signal, "pthread_sigmask")  # not on Windows
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if can_mask else None
     try:
         yield
     finally:
+        if can_mask:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # one held on this thread reaches the recorder
         signal.signal(signal.SIGINT, previous)
+    if pressed and callable(previous):
+        previous(signal.SIGINT, None)
+    elif pressed and previous == signal.SIG_DFL:
+        signal.raise_signal(signal.SIGINT)
 
 
 class WorkerPool:
@@ -106,14 +123,15 @@ class WorkerPool:
         context = multiprocessing.get_context("spawn")
         on_main_thread = threading.current_thread() is threading.main_thread()
         started = context.Barrier(workers)
-        with _children_ignore_ctrl_c():
-            self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_start_worker,
-                initargs=(engine, os.getpid(), on_main_thread, started),
-            )
-            # No worker can finish its task before all run one, so each submit starts a new process.
-            pending = [self._executor.submit(_wait_for_all_workers) for _ in range(workers)]
+        self._executor: ProcessPoolExecutor | None = None
         try:
+            with _children_ignore_ctrl_c():  # a Ctrl-C in it is raised as it ends: the pool is then closed
+                self._executor = ProcessPoolExecutor(
+                    workers, mp_context=context, initializer=_start_worker,
+                    initargs=(engine, os.getpid(), on_main_thread, started),
+                )
+                # No worker can finish its task before all run one, so each submit starts a new process.
+                pending = [self._executor.submit(_wait_for_all_workers) for _ in range(workers)]
             for future in pending:
                 future.result()
         except BaseException:

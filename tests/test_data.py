@@ -89,6 +89,35 @@ def test_full_cifar10_jpeg_npz(shared_data):
     assert data.describe()["sizes"] == {"train": 48000, "calibration": 2000, "validation": 5000, "test": 5000}
 
 
+def test_a_jpeg_npz_read_again_is_its_current_content_and_no_caller_shares_arrays(tmp_path):
+    """Reads of one file are kept (decoding is slow): a changed file must be read anew, and a caller that
+    writes into its arrays must not change what the next caller gets."""
+    import io
+    import os
+    from importlib import resources
+
+    from PIL import Image
+
+    from regnas.datasets.files import read_jpeg_npz
+
+    source = resources.files("regnas") / "resources" / "cifar10_subset.npz"
+    path = tmp_path / "subset.npz"
+    path.write_bytes(source.read_bytes())
+    with np.load(path) as npz:
+        contents = {key: npz[key] for key in npz.files}
+    first_image = np.asarray(Image.open(io.BytesIO(contents["train_bytes"][: contents["train_offsets"][1]].tobytes())).convert("RGB"))
+    x_train, y_train, _, _ = read_jpeg_npz(path)
+    np.testing.assert_array_equal(x_train[0], first_image.transpose(2, 0, 1))
+    x_train[0] = 0
+    y_train[:] = 99
+    x_again, y_again, _, _ = read_jpeg_npz(path)
+    np.testing.assert_array_equal(x_again[0], first_image.transpose(2, 0, 1))
+    np.testing.assert_array_equal(y_again, contents["y_train"])
+    np.savez(path, **{**contents, "y_train": contents["y_train"][::-1].copy()})  # same size: only the time tells
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    np.testing.assert_array_equal(read_jpeg_npz(path)[1], contents["y_train"][::-1])
+
+
 def test_torchvision_folder_and_plain_npz_hold_the_same_images(default, tmp_path):
     """Write real images in torchvision's cifar-10-batches-py layout and as x/y npz, read both back."""
     x = default.train.images.numpy()

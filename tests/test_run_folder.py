@@ -13,6 +13,7 @@ import pytest
 
 from evolution.run_folder import RunLock, run_files
 from evolution.search import search
+from regnas.eval_workers import _children_ignore_ctrl_c
 from regnas.cli import evolve
 from regnas.errors import ConfigError, RunFolderError
 from tests.conftest import sigint_as_in_a_terminal, tiny_config
@@ -122,6 +123,27 @@ def test_ctrl_c_before_the_first_generation_prints_no_traceback_and_no_resume_ad
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "--resume" not in err and "nothing to resume" in err, err
     assert run_files(run_dir) == []  # nothing that would stop the search from starting again
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_ctrl_c_while_workers_are_spawned_waits_and_is_raised_after_not_lost():
+    """The race of the test above: a Ctrl-C that lands while the pool spawns its workers used to be ignored,
+    and the search then ran to its end. It must wait, reach the spawned process blocked, and be raised."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # CI may start pytest with it ignored
+    reached_the_end = False
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _children_ignore_ctrl_c():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # a Ctrl-C handled at once would raise here
+                status = subprocess.run([sys.executable, "-c", "print(open('/proc/self/status').read())"],
+                                        capture_output=True, text=True, check=True).stdout
+                reached_the_end = True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert reached_the_end
+    blocked = int(next(line for line in status.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    assert blocked & (1 << (signal.SIGINT - 1)), status  # a child started in the block holds SIGINT too
 
 
 def test_a_locked_run_folder_is_refused(tmp_path):

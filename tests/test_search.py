@@ -199,17 +199,30 @@ def test_worker_processes_give_the_identical_search(tmp_path, tiny_supernet, tin
 
 def test_reward_lambda_sets_the_pick_rule_as_well_as_the_objective(tmp_path, tiny_supernet):
     """The same search (its objectives do not involve lambda) picks by --reward-lambda: 0 takes the most
-    accurate family of the front, 1000 all but the one with the fewest flips."""
+    accurate family of the front, 1000 all but the one with the fewest flips.
+
+    A front whose most accurate family also flips least gives the same pick for every lambda, so it
+    cannot show lambda ignored; whether a seed's front trades accuracy against flips depends on the
+    trained weights, hence on the CPU's arithmetic: the test takes the first of three seeds that does."""
     import numpy as np
 
-    chosen = []
-    for lam in (0.0, 1000.0):
-        result = search(tiny_config(pick="reward", reward_lambda=lam, generations=4), tmp_path / f"r{lam}", progress=False)
-        accuracy = np.array([f["mean_accuracy"] for f in result.front])
-        nfr = np.array([f["nfr"] for f in result.front])
+    def scores(result):
+        return np.array([f["mean_accuracy"] for f in result.front]), np.array([f["nfr"] for f in result.front])
+
+    for seed in (1, 2, 3):
+        first = search(tiny_config(pick="reward", reward_lambda=0.0, seed=seed), tmp_path / f"s{seed}-0", progress=False)
+        accuracy, nfr = scores(first)
+        if np.argmax(accuracy) != np.argmax(accuracy - 1000.0 * nfr):
+            break
+    else:
+        pytest.fail("the fronts of seeds 1-3 do not trade accuracy against flips")
+    second = search(tiny_config(pick="reward", reward_lambda=1000.0, seed=seed), tmp_path / f"s{seed}-1000",
+                    progress=False)
+    assert front_of(second) == front_of(first)
+    for result, lam in ((first, 0.0), (second, 1000.0)):
+        accuracy, nfr = scores(result)
         assert result.chosen == int(np.argmax(accuracy - lam * nfr))
-        chosen.append(result.front[result.chosen]["members"])
-    assert chosen[0] != chosen[1]  # lambda changed the pick (a lambda ignored would pick the same family twice)
+    assert first.front[first.chosen]["members"] != second.front[second.chosen]["members"]
 
 
 def test_progress_line_best_follows_each_objectives_direction():
