@@ -56,13 +56,16 @@ def run_efficiency(exact_dir: str | Path, out: str | Path, *, variants: Sequence
     # The default run, as regnas-evolve runs it, on the exact front's cache: its pick and its budget.
     default = search(config, out / "default-run", overwrite=True, progress=False, cache_dir=exact_dir)
     session = build_session(config, exact_dir, progress=False)
-    budget = replay(session, config.algorithm, config.seed, config.generations)[-1].subnets
     previous_budget = replay(session, f"{config.algorithm}{PREVIOUS}", config.seed, PREVIOUS_GENERATIONS)[-1].subnets
     n, columns = exact["validation_samples"], exact["columns"]
     exact_front = np.array([row["objectives"] for row in front["front"]])
     box = (exact_front.min(axis=0), exact_front.max(axis=0))  # the exact front's ideal and nadir points
     exact_box = box_hypervolume(exact_front, *box)
     curves = replay_all(session, variants, seeds, generations, box=box, progress=say)
+    # A replay records every generation, so the default run's budget is on its curve when that was replayed.
+    own = curves.get(config.algorithm, {}).get(config.seed)
+    last = own[config.generations - 1] if own else replay(session, config.algorithm, config.seed, config.generations)[-1]
+    budget = last.subnets
     chosen = np.array(default.front[default.chosen]["objectives"])
     chosen[:2] = np.round(chosen[:2] * n) / n  # errors as counts over n, as the exact front holds them
     summary = {

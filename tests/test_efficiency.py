@@ -101,11 +101,13 @@ def test_efficiency_run_writes_its_files(tmp_path, tiny_supernet):
     exact = tmp_path / "exact"
     run_exact_front(exact, limit=12, progress=False, config=tiny_config())
     out = tmp_path / "eff"
-    summary = run_efficiency(exact, out, variants=("nsga2", RANDOM), seeds=(0, 1), generations=2, progress=False,
+    summary = run_efficiency(exact, out, variants=("nsga2", RANDOM), seeds=(0, 1), generations=3, progress=False,
                              config=tiny_config(generations=2), require_complete=False)
     for name in ("curves.json", "efficiency.json", "efficiency.md", "efficiency.png", "default-run/result.json"):
         assert (out / name).is_file(), name
     assert set(summary["algorithms"]) == {"nsga2", RANDOM}
-    assert summary["default_budget_subnets"] > 0
+    # The default budget is read off the 3-generation curve of the default run's seed: a 2-generation replay's.
+    session = build_session(tiny_config(generations=2), exact, progress=False)
+    assert summary["default_budget_subnets"] == replay(session, "nsga2", 0, 2)[-1].subnets > 0
     # the exact front was refused by the command: it covers 12 keys, not all
     assert bench_main(["efficiency", "--exact", str(exact), "--out", str(tmp_path / "x")]) == 2
