@@ -13,9 +13,9 @@ import pytest
 
 from evolution.run_folder import RunLock, run_files
 from evolution.search import search
-from regnas.eval_workers import _children_ignore_ctrl_c
 from regnas.cli import evolve
 from regnas.errors import ConfigError, RunFolderError
+from regnas.eval_workers import _children_ignore_ctrl_c
 from tests.conftest import sigint_as_in_a_terminal, tiny_config
 
 
