@@ -79,7 +79,7 @@ def _predict(arch: Arch) -> tuple[np.ndarray, int]:
 
 
 @contextlib.contextmanager
-def _children_ignore_ctrl_c() -> Iterator[None]:
+def _hold_ctrl_c_while_spawning() -> Iterator[None]:
     """Processes started in this block see no Ctrl-C until their initializer ignores it, so a Ctrl-C while a
     worker still imports torch prints no traceback; this process gets its Ctrl-C when the block ends.
 
@@ -125,7 +125,7 @@ class WorkerPool:
         started = context.Barrier(workers)
         self._executor: ProcessPoolExecutor | None = None
         try:
-            with _children_ignore_ctrl_c():  # a Ctrl-C in it is raised as it ends: the pool is then closed
+            with _hold_ctrl_c_while_spawning():  # a Ctrl-C in it is raised as it ends: the pool is then closed
                 self._executor = ProcessPoolExecutor(
                     workers, mp_context=context, initializer=_start_worker,
                     initargs=(engine, os.getpid(), on_main_thread, started),

@@ -15,7 +15,7 @@ from evolution.run_folder import RunLock, run_files
 from evolution.search import search
 from regnas.cli import evolve
 from regnas.errors import ConfigError, RunFolderError
-from regnas.eval_workers import _children_ignore_ctrl_c
+from regnas.eval_workers import _hold_ctrl_c_while_spawning
 from tests.conftest import sigint_as_in_a_terminal, tiny_config
 
 
@@ -133,7 +133,7 @@ def test_a_ctrl_c_while_workers_are_spawned_waits_and_is_raised_after_not_lost()
     reached_the_end = False
     try:
         with pytest.raises(KeyboardInterrupt):
-            with _children_ignore_ctrl_c():
+            with _hold_ctrl_c_while_spawning():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.05)  # a Ctrl-C handled at once would raise here
                 status = subprocess.run([sys.executable, "-c", "print(open('/proc/self/status').read())"],

@@ -45,7 +45,7 @@ def decode_jpegs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 def read_jpeg_npz(path: Path) -> Arrays:
     """The CIFAR-10 JPEG npz format (train/test JPEG bytes, offsets and labels), as the embedded subset ships.
-    Each call returns its own arrays; the last two files decoded are kept, keyed by size and modification time."""
+    Each call returns its own arrays; the last two files decoded are kept, keyed by path, size and modification time."""
     try:
         stat = path.stat()
         arrays = _decoded(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
