@@ -86,9 +86,10 @@ def _hold_ctrl_c_while_spawning() -> Iterator[None]:
     A Ctrl-C in the block is recorded, then passed to the previous handler; ignoring it would lose it
     (the search would run on). Children inherit a *blocked* SIGINT: a signal mask survives fork and
     exec, a Python handler does not. The mask is per thread (the kernel may hand the signal to another
-    thread of ours), hence the recorder too. Only the main thread may set handlers.
+    thread of ours), hence the recorder too. Only the main thread may set handlers, and a handler that C
+    code installed (``getsignal`` gives None) could not be put back, so then nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
         yield
         return
     pressed: list[int] = []

@@ -76,10 +76,12 @@ def plugin_names(dask_scheduler) -> list[str]:
 
 def distinct_archs(n: int, rng: np.random.Generator) -> list:
     seen: dict[str, tuple] = {}
-    while len(seen) < n:
+    for _ in range(100 * n):  # bounded: nasbench201 has 10,405 functional keys, so a few draws suffice
         arch = SPACE.sample(rng)
         seen.setdefault(SPACE.functional_key(arch), arch)
-    return list(seen.values())
+        if len(seen) == n:
+            return list(seen.values())
+    raise AssertionError(f"{n} distinct functional keys not found in {100 * n} draws")
 
 
 @pytest.fixture(scope="module")
