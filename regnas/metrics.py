@@ -1,7 +1,7 @@
 """Accuracy and regression metrics of model pairs (NF, NFR, rel_NFR, NFI) with bootstrap intervals; pure numpy."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,6 +133,47 @@ def bootstrap_interval(
         raise ValueError("bootstrap samples must be paired (equal lengths)")
     index = rng.integers(0, n, size=(n_resamples, n))
     values = np.array([statistic(*(s[row] for s in samples)) for row in index], dtype=np.float64)
+    return _percentile_interval(float(statistic(*samples)), values, confidence)
+
+
+def hierarchical_bootstrap_interval(
+    statistic: Callable[..., float],
+    groups: Sequence[Sequence[np.ndarray]],
+    *,
+    rng: np.random.Generator,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+) -> Interval:
+    """Two-stage percentile bootstrap of ``statistic`` over groups of paired samples pooled together
+    (e.g. one group per seed, each its own test split): each resample draws as many groups as there are,
+    with replacement, then each drawn group's samples with replacement, and concatenates them.
+
+    The interval so holds both the spread between groups (seeds: searches and trainings) and the sampling
+    noise within each; the estimate is ``statistic`` of all groups concatenated.
+    Example: ``hierarchical_bootstrap_interval(relative_nfr_reduction, [(oa0, na0, ob0, nb0), (oa1, ...)], rng=rng)``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    groups = [tuple(np.asarray(s) for s in group) for group in groups]
+    if not groups or len({len(group) for group in groups}) != 1:
+        raise ValueError("hierarchical bootstrap needs at least one group, every group with the same arrays")
+    if any(len({len(s) for s in group}) != 1 for group in groups):
+        raise ValueError("bootstrap samples must be paired (equal lengths within a group)")
+    arity = len(groups[0])
+
+    def pooled(chosen: Sequence[tuple[np.ndarray, ...]]) -> float:
+        return statistic(*(np.concatenate([group[k] for group in chosen]) for k in range(arity)))
+
+    values = np.empty(n_resamples, dtype=np.float64)
+    for r in range(n_resamples):
+        drawn = [groups[g] for g in rng.integers(0, len(groups), size=len(groups))]
+        values[r] = pooled([tuple(s[index] for s in group)
+                            for group, index in ((group, rng.integers(0, len(group[0]), size=len(group[0])))
+                                                 for group in drawn)])
+    return _percentile_interval(pooled(groups), values, confidence)
+
+
+def _percentile_interval(estimate: float, values: np.ndarray, confidence: float) -> Interval:
     alpha = (1 - confidence) / 2
     low, high = np.nanquantile(values, [alpha, 1 - alpha])
-    return Interval(float(statistic(*samples)), float(low), float(high), confidence)
+    return Interval(float(estimate), float(low), float(high), confidence)

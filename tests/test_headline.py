@@ -206,6 +206,30 @@ def test_the_table_and_figure_are_written(headline):
     assert json.loads((out / "headline.json").read_text())["rows"] == json.loads(json.dumps(summary["rows"]))
 
 
+def test_pooled_reductions_are_the_flip_counts_of_every_seed_summed(rng):
+    from evolution.headline import pooled_reductions
+    from evolution.headline_report import to_markdown
+
+    correct_by_seed = {seed: {row: [rng.random(400) < 0.6, rng.random(400) < 0.7] for row in ROWS} for seed in (3, 5)}
+    pooled = pooled_reductions(correct_by_seed)
+    assert {(r["ours"], r["against"]) for r in pooled} == {(ours, row) for ours in OURS for row in ROWS if row not in OURS}
+    for r in pooled:
+        flips = {name: sum(int(np.sum(old & ~new)) for old, new in (c[name] for c in correct_by_seed.values()))
+                 for name in (r["ours"], r["against"])}
+        assert r["reduction"] == pytest.approx(1 - flips[r["ours"]] / flips[r["against"]])
+        assert r["ci95"][0] <= r["reduction"] <= r["ci95"][1] and r["seeds"] == [3, 5]
+    assert pooled_reductions(correct_by_seed) == pooled  # seeded by the seeds and the rows
+    settings = {"platforms": ["pixel3", "titan_rtx_1"], "budgets": {"pixel3": "10ms", "titan_rtx_1": "10ms"},
+                "name": "test", "seeds": [3, 5], "test_size": 400}
+    reductions = [{"ours": r["ours"], "against": r["against"], "seed": seed, "reduction": 0.1, "ci95": [0.0, 0.2],
+                   "accuracy_gap": [0.0, 0.0]} for r in pooled for seed in (3, 5)]
+    text = to_markdown({"settings": settings, "rows": [], "reductions": reductions, "pooled": pooled,
+                        "timings": {"total_s": 60.0, "supernet_s": 0.0}})
+    first = pooled[0]
+    assert (f"| {first['ours']} | {first['against']} | 10.0% (10.0% to 10.0%) | {100 * first['reduction']:.1f}% "
+            f"[{100 * first['ci95'][0]:.1f}%, {100 * first['ci95'][1]:.1f}%] | 2 |") in text
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--seeds", "0,x"], "--seeds '0,x' is not a comma-separated list of integers"),
     (["--seeds", "1,1"], "--seeds '1,1' must be distinct non-negative integers"),
