@@ -27,7 +27,7 @@ def make_picker(rule: str, columns: list[str], *, reward_lambda: float) -> Picke
     name, _, argument = rule.partition(":")
     if name == "pseudo-weights":
         weights = _weights(argument, len(columns)) if argument else np.full(len(columns), 1.0 / len(columns))
-        return lambda F, accuracy, nfr: int(PseudoWeights(weights).do(F)) if len(F) > 1 else 0
+        return lambda F, accuracy, nfr: _pseudo_weights_pick(F, weights)
     if name == "reward":
         lam = _float(argument, "reward lambda") if argument else reward_lambda
         return lambda F, accuracy, nfr: int(np.argmax(family_reward(accuracy, nfr, lam)))
@@ -37,6 +37,19 @@ def make_picker(rule: str, columns: list[str], *, reward_lambda: float) -> Picke
         column = columns.index(argument)
         return lambda F, accuracy, nfr: int(np.argmin(F[:, column]))
     raise ConfigError(f"unknown pick rule {rule!r}; allowed: {', '.join(PICK_RULES)}")
+
+
+def _pseudo_weights_pick(F: np.ndarray, weights: np.ndarray) -> int:
+    """pymoo's pseudo-weights on the columns that vary over the front. A column equal on every row (every family
+    without flips, say) has no range to normalise by: pymoo would divide by zero, every row's weights would be
+    NaN, and the pick silently the first row. Such a column decides nothing, so it is left out and the other
+    columns' weights are renormalised."""
+    varies = F.max(axis=0) > F.min(axis=0)
+    if len(F) < 2 or not varies.any():
+        return 0
+    kept = weights[varies]
+    kept = kept / kept.sum() if kept.sum() > 0 else kept  # all weight on equal columns: every row ties, the first
+    return int(PseudoWeights(kept).do(F[:, varies]))
 
 
 def _weights(text: str, n: int) -> np.ndarray:

@@ -149,6 +149,26 @@ def test_pick_rules_choose_from_the_front(tmp_path, tiny_supernet, tiny_run):
             make_picker(bad, columns, reward_lambda=1.0)
 
 
+@pytest.mark.parametrize("constant", [0, 1, 2])
+def test_pseudo_weights_leave_out_a_column_equal_on_the_whole_front(constant):
+    import numpy as np
+
+    from evolution.pick import make_picker
+
+    # Two members' errors trade off, the flips are the same everywhere (no range to normalise): by hand, the
+    # weights on the varying columns are (1, 0), (0.5, 0.5), (0, 1), and the middle family is the equal-weight pick.
+    varying = np.array([[0.30, 0.40], [0.35, 0.35], [0.40, 0.30]])
+    F = np.insert(varying, constant, 5.0, axis=1)
+    columns = ["error[a]", "error[b]", "nf"]
+    ones = np.ones(3)
+    assert make_picker("pseudo-weights", columns, reward_lambda=1.0)(F, ones, ones) == 1
+    weights = ",".join("0" if k == constant else "1" for k in range(3))
+    assert make_picker(f"pseudo-weights:{weights}", columns, reward_lambda=1.0)(F, ones, ones) == 1
+    first_only = ",".join("1" if k == min(set(range(3)) - {constant}) else "0" for k in range(3))
+    assert make_picker(f"pseudo-weights:{first_only}", columns, reward_lambda=1.0)(F, ones, ones) == 0
+    assert make_picker("pseudo-weights", columns, reward_lambda=1.0)(np.full((3, 3), 2.0), ones, ones) == 0
+
+
 def test_without_the_nesting_constraint_families_are_free(tmp_path, tiny_supernet):
     result = search(tiny_config(nested=False, generations=2), tmp_path / "free", progress=False)
     assert result.info["nested"] is False
