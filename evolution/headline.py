@@ -213,22 +213,22 @@ def describe_row(row: str, seed: int, archs: list[str], correct: list[np.ndarray
 OURS = ("reg-nas", "reg-nas+finetune")
 
 
+def comparisons(available) -> list[tuple[str, str]]:
+    """(ours, row): each of ``OURS`` against every other row, of the rows in ``available``."""
+    return [(ours, row) for ours in OURS if ours in available for row in ROWS if row not in OURS and row in available]
+
+
 def reductions(rows: list[dict[str, Any]], correct: dict[str, list[np.ndarray]], seed: int) -> list[dict[str, Any]]:
     """Each of ``OURS``' relative NFR reduction against every other row of one seed, with a paired bootstrap
     interval, and its accuracy minus the row's, member by member."""
     by_row = {r["row"]: r for r in rows}
     out = []
-    for ours in OURS:
-        if ours not in correct:
-            continue
-        for row in ROWS:
-            if row in OURS or row not in correct:
-                continue
-            interval = metrics.bootstrap_interval(metrics.relative_nfr_reduction, *correct[ours], *correct[row],
-                                                  rng=row_rng(seed, row, "reduction", ours))
-            gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(by_row[ours]["members"], by_row[row]["members"])]
-            out.append({"seed": seed, "ours": ours, "against": row, "reduction": interval.estimate,
-                        "ci95": [interval.low, interval.high], "accuracy_gap": gaps})
+    for ours, row in comparisons(correct):
+        interval = metrics.bootstrap_interval(metrics.relative_nfr_reduction, *correct[ours], *correct[row],
+                                              rng=row_rng(seed, row, "reduction", ours))
+        gaps = [a["accuracy"] - b["accuracy"] for a, b in zip(by_row[ours]["members"], by_row[row]["members"])]
+        out.append({"seed": seed, "ours": ours, "against": row, "reduction": interval.estimate,
+                    "ci95": [interval.low, interval.high], "accuracy_gap": gaps})
     return out
 
 
@@ -237,16 +237,14 @@ def pooled_reductions(correct_by_seed: dict[int, dict[str, list[np.ndarray]]]) -
     sum NF_row``, each seed on its own test split), with a two-stage bootstrap interval: seeds (searches, trainings),
     then each drawn seed's test images, so the interval holds the spread between seeds as well."""
     seeds = sorted(correct_by_seed)
+    in_every_seed = set.intersection(*(set(c) for c in correct_by_seed.values()))
     out = []
-    for ours in OURS:
-        for row in ROWS:
-            if row in OURS or any(ours not in c or row not in c for c in correct_by_seed.values()):
-                continue
-            groups = [(*correct_by_seed[s][ours], *correct_by_seed[s][row]) for s in seeds]
-            rng = np.random.default_rng([*seeds, ROWS.index(row), ROWS.index(ours)])
-            interval = metrics.hierarchical_bootstrap_interval(metrics.relative_nfr_reduction, groups, rng=rng)
-            out.append({"ours": ours, "against": row, "seeds": seeds, "reduction": interval.estimate,
-                        "ci95": [interval.low, interval.high]})
+    for ours, row in comparisons(in_every_seed):
+        groups = [(*correct_by_seed[s][ours], *correct_by_seed[s][row]) for s in seeds]
+        rng = np.random.default_rng([*seeds, ROWS.index(row), ROWS.index(ours)])
+        interval = metrics.hierarchical_bootstrap_interval(metrics.relative_nfr_reduction, groups, rng=rng)
+        out.append({"ours": ours, "against": row, "seeds": seeds, "reduction": interval.estimate,
+                    "ci95": [interval.low, interval.high]})
     return out
 
 

@@ -125,8 +125,7 @@ def bootstrap_interval(
 
     Example: ``bootstrap_interval(negative_flip_rate, old_correct, new_correct, rng=rng)``.
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    _check_confidence(confidence)
     samples = tuple(np.asarray(s) for s in samples)
     n = len(samples[0])
     if any(len(s) != n for s in samples):
@@ -152,8 +151,7 @@ def hierarchical_bootstrap_interval(
     noise within each; the estimate is ``statistic`` of all groups concatenated.
     Example: ``hierarchical_bootstrap_interval(relative_nfr_reduction, [(oa0, na0, ob0, nb0), (oa1, ...)], rng=rng)``.
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    _check_confidence(confidence)
     groups = [tuple(np.asarray(s) for s in group) for group in groups]
     if not groups or len({len(group) for group in groups}) != 1:
         raise ValueError("hierarchical bootstrap needs at least one group, every group with the same arrays")
@@ -171,6 +169,11 @@ def hierarchical_bootstrap_interval(
                             for group, index in ((group, rng.integers(0, len(group[0]), size=len(group[0])))
                                                  for group in drawn)])
     return _percentile_interval(pooled(groups), values, confidence)
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
 
 
 def _percentile_interval(estimate: float, values: np.ndarray, confidence: float) -> Interval:
