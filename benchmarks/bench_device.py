@@ -5,7 +5,7 @@
 Everything runs on the embedded CIFAR-10 subset and the shipped nasbench201 supernet (C=8, N=1), so the working
 tree alone is enough on a machine that reaches nothing. Throughput is measured against the CPU in the same run,
 restricted to ``--cpu-threads`` threads (2: the development machine's cores); `--device cpu` runs the same
-script as a dry run (the AMP and NCCL parts are then skipped). Writes ``device.json`` and ``device.md`` to
+script on the CPU alone (float32 against AMP there; the AMP resume and NCCL parts are then skipped). Writes ``device.json`` and ``device.md`` to
 ``--out`` (checkpoints go to a temporary folder). Run it on a quiet machine: it measures wall time.
 ``benchmarks/device_check.sh`` runs it after the GPU tests, as one command of a lease.
 """
@@ -155,7 +155,7 @@ def main() -> int:
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "train_images": len(data.train)}
     cpu = torch.device("cpu")
-    configurations = [(cpu, False)] + ([(device, False), (device, True)] if device.type == "cuda" else [])
+    configurations = [(cpu, False), (cpu, True)] + ([(device, False), (device, True)] if device.type == "cuda" else [])
     scratch = Path(tempfile.mkdtemp(prefix="regnas-device-"))
     report["training"] = [training(data, d, amp, args.epochs, scratch / f"train-{d.type}-{amp}.pt") for d, amp in configurations]
     print(markdown(report), flush=True)

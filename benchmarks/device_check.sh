@@ -14,5 +14,5 @@ mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
-python3 -m pytest tests/test_gpu.py -q -p no:cacheprovider -o addopts="-ra" -x 2>&1 | tee "$OUT/gpu-tests.log"
+python3 -m pytest tests/test_gpu.py tests/test_amp.py -q -p no:cacheprovider -o addopts="-ra" -x 2>&1 | tee "$OUT/gpu-tests.log"
 python3 benchmarks/bench_device.py --device cuda --out "$OUT" 2>&1 | tee "$OUT/bench.log"

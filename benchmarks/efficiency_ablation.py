@@ -1,10 +1,12 @@
 """Search settings against the exact front: median HV fractions per budget over seeds, replayed on its cache.
 
-    python benchmarks/efficiency_ablation.py --exact /work/runs/exact-front --seeds 20
+    python benchmarks/efficiency_ablation.py --exact /work/runs/exact-front --seeds 20 [--table operators|long]
 
 Each row is a variant of the default search (settings over SearchConfig's defaults) or ``random`` /
 ``nsga2-previous`` (see ``evolution.efficiency.variant_settings``); the cache of a finished
-``regnas-bench exact-front`` folder serves every prediction, so nothing is computed.
+``regnas-bench exact-front`` folder serves every prediction, so nothing is computed. ``--table operators``
+(default): what each change of issue 11 did; ``--table long``: the longer runs, where NSGA-II's population
+converges, against a larger mutation and SMS-EMOA.
 """
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from evolution.efficiency_report import fraction_at
 from evolution.hypervolume import box_hypervolume
 from evolution.session import build_session
 
-BUDGETS = (40, 60, 100, 150, 200, 250, 300, 400)
-FAMILIES = 800  # each variant runs about this many families (generations = FAMILIES // population)
-VARIANTS: dict[str, str | dict] = {
+GENES = 12  # two nasbench201 members of 6 edges: the default mutation changes 1/12 of them
+# Each table: budgets (distinct sub-networks), families per run (generations = families // population), variants.
+TABLES: dict[str, tuple[tuple[int, ...], int, dict[str, str | dict]]] = {}
+TABLES["operators"] = ((40, 60, 100, 150, 200, 250, 300, 400), 800, {
     "random": "random",
     "nsga2-previous (20 x 12 defaults)": "nsga2-previous",
     "previous + archive": {**PREVIOUS_SETTINGS, "archive": True},
@@ -36,14 +39,26 @@ VARIANTS: dict[str, str | dict] = {
     "member crossover, population 16": {"population": 16},
     "member crossover, population 12 (default)": {},
     "member crossover, population 8": {"population": 8},
-}
+})
+TABLES["long"] = ((200, 400, 600, 800, 1000, 1200), 2400, {
+    "random": "random",
+    "nsga2 (default)": {},
+    "nsga2, mutation 2/12": {"mutation_prob_var": 2 / GENES},
+    "nsga2, mutation 3/12": {"mutation_prob_var": 3 / GENES},
+    "nsga2, population 8": {"population": 8},
+    "nsga2, population 8, mutation 2/12": {"population": 8, "mutation_prob_var": 2 / GENES},
+    "smsemoa": {"algorithm": "smsemoa"},
+    "smsemoa, mutation 2/12": {"algorithm": "smsemoa", "mutation_prob_var": 2 / GENES},
+})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exact", required=True, help="a finished regnas-bench exact-front folder")
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 per variant (default 20)")
+    parser.add_argument("--table", choices=sorted(TABLES), default="operators")
     args = parser.parse_args()
+    budgets, families, variants = TABLES[args.table]
     exact_dir = Path(args.exact)
     exact = json.loads((exact_dir / "summary.json").read_text())
     front = np.array([row["objectives"] for row in json.loads((exact_dir / "front.json").read_text())["front"]])
@@ -51,19 +66,19 @@ def main() -> None:
     exact_box = box_hypervolume(front, *box)
     base = build_session(SearchConfig(), exact_dir, progress=False)
     print(f"median over {args.seeds} seeds of HV / exact HV, unit cube / exact front's box, at distinct sub-networks")
-    print("| variant | " + " | ".join(str(b) for b in BUDGETS) + " |")
-    print("|---|" + "---|" * len(BUDGETS))
-    for name, variant in VARIANTS.items():
+    print("| variant | " + " | ".join(str(b) for b in budgets) + " |")
+    print("|---|" + "---|" * len(budgets))
+    for name, variant in variants.items():
         if isinstance(variant, str):
             session, algorithm = base, variant
         else:
             session = dataclasses.replace(base, config=dataclasses.replace(base.config, **variant))
             algorithm = session.config.algorithm
         population = variant_settings(algorithm).get("population", session.config.population)
-        generations = FAMILIES // population
+        generations = families // population
         runs = [replay(session, algorithm, seed, generations, box) for seed in range(args.seeds)]
         cells = []
-        for budget in BUDGETS:
+        for budget in budgets:
             cube = np.median([fraction_at(r, budget, exact["hypervolume"]) for r in runs])
             inside = np.median([fraction_at(r, budget, exact_box, indicator="hv_box") for r in runs])
             cells.append(f"{cube:.3f} / {inside:.3f}")

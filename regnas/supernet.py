@@ -19,7 +19,7 @@ from tqdm import tqdm
 from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas import distributed
 from regnas.data import ImageData
-from regnas.device import check_amp, resolve_device, to_device
+from regnas.device import resolve_device, to_device
 from regnas.errors import CheckpointError, ConfigError
 from regnas.io import atomic_write
 from search_spaces.base import Arch, SearchSpace
@@ -150,7 +150,7 @@ def train_supernet(
     called with the epoch's log line after its checkpoint is written (logging, early stopping).
 
     ``device``: where the weights and batches live (``auto``, ``cpu``, ``cuda[:N]``); ``amp``: float16 autocast
-    with a gradient scaler (GPUs only). Inside a ``torch.distributed`` process group (``torchrun``) the supernet
+    with a gradient scaler (on a CPU too, where it checks the path but gains no speed). Inside a ``torch.distributed`` process group (``torchrun``) the supernet
     trains data-parallel with DDP: ``batch_size`` is the global batch split over the ranks, every rank draws the
     same paths from the same seed, rank 0 writes the checkpoint, and every rank ends each epoch with rank 0's
     BatchNorm statistics, so all ranks hold identical weights.
@@ -158,7 +158,6 @@ def train_supernet(
     space = supernet.space
     rule = SAMPLING_RULES[config.sampling]
     device = resolve_device(device)
-    check_amp(amp, device)
     world = distributed.current_world()
     if world is not None:
         distributed.check_same_everywhere(world, "the training settings", asdict(config))
@@ -167,7 +166,7 @@ def train_supernet(
     generator = torch.Generator().manual_seed(config.seed)
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)  # on every rank too (distributed.shard_batches)
     optimizer, scheduler = sgd_cosine(supernet.parameters(), config, steps_per_epoch)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp)
     precision = functools.partial(torch.autocast, device.type, dtype=torch.float16, enabled=amp)
     paths = None if archs is None else [space.to_str(space.parse(a)) for a in archs]
     state = TrainState()

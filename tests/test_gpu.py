@@ -1,4 +1,4 @@
-"""The GPU paths, skipped without one: training with and without AMP and its resume, evaluation against the CPU, a search.
+"""The GPU paths, skipped without one: training, evaluation against the CPU, a search (AMP: tests/test_amp.py).
 
 A CPU-only machine (CI) skips every test here; benchmarks/bench_device.py runs them on a lent GPU.
 """
@@ -32,27 +32,6 @@ def test_training_on_the_gpu_lowers_the_loss_and_writes_a_checkpoint_the_cpu_rea
     saved = read_checkpoint(tmp_path / "gpu.pt")
     assert all(t.device.type == "cpu" for t in saved["state_dict"].values())
     assert load_supernet(tmp_path / "gpu.pt").checksum() == supernet.cpu().checksum()
-
-
-def test_amp_training_resumes_from_the_loss_scale_it_reached(small_data, tmp_path):
-    """A stopped AMP run continues from its checkpoint's loss scale, not from a new scaler's 2**16: the scale
-    written there (1024, below anything 4 steps of a fresh scaler reach) is where the resumed run starts."""
-    config, path = TrainConfig(epochs=2, batch_size=64, seed=1), tmp_path / "amp.pt"
-
-    def stop(line):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train_supernet(SPACE.supernet(C=4, N=1), small_data, config, checkpoint=path, progress=False, device="cuda",
-                       amp=True, on_epoch_end=stop)
-    saved = read_checkpoint(path)
-    assert saved["amp"] is True and saved["scaler"]["scale"] > 1024
-    raw = torch.load(path, weights_only=True)
-    raw["scaler"]["scale"] = 1024.0
-    torch.save(raw, path)
-    train_supernet(SPACE.supernet(C=4, N=1), small_data, config, checkpoint=path, progress=False, device="cuda", amp=True)
-    final = read_checkpoint(path)
-    assert final["epoch"] == 2 and final["scaler"]["scale"] <= 1024  # 4 steps: no growth (every 2000), halvings only
 
 
 def test_gpu_predictions_agree_with_the_cpu_up_to_rounding(tiny_supernet, tiny_data, rng):

@@ -146,6 +146,22 @@ def test_a_ctrl_c_while_workers_are_spawned_waits_and_is_raised_after_not_lost()
     assert blocked & (1 << (signal.SIGINT - 1)), status  # a child started in the block holds SIGINT too
 
 
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+def test_a_ctrl_c_handler_installed_by_c_code_is_left_alone(monkeypatch):
+    """Where SIGINT's handler came from C code (an embedding program), Python reports it as None and could not
+    put it back: the guard then neither replaces the handler nor blocks the signal."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        monkeypatch.setattr(signal, "getsignal", lambda signum: None)
+        with _hold_ctrl_c_while_spawning():
+            in_block = signal.signal(signal.SIGINT, signal.default_int_handler)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert in_block is signal.default_int_handler
+    assert signal.SIGINT not in mask
+
+
 def test_a_locked_run_folder_is_refused(tmp_path):
     with RunLock(tmp_path / "run"):
         with pytest.raises(RunFolderError, match=f"is in use by another search \\(process {os.getpid()}\\)"):

@@ -13,7 +13,7 @@ from regnas.checks import SEED, Range, arg_type
 from regnas.cli.common import ArgumentParser, add_setting_option, entry_point
 from regnas.data import load_data
 from regnas.datasets import list_datasets
-from regnas.device import DEVICE_CHOICES, check_amp, resolve_device
+from regnas.device import DEVICE_CHOICES, amp_note, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
 from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, default_learning_rate, train_supernet
@@ -38,7 +38,7 @@ def parser() -> ArgumentParser:
     p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500,
                    help="training images held out for BN calibration")
     p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (auto: a GPU when there is one)")
-    p.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast, gradient scaling; GPUs only)")
+    p.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast, gradient scaling; for GPUs: no faster on a CPU)")
     p.add_argument("--nproc", type=arg_type(int, Range(1, 1024)), default=1,
                    help="train data-parallel over this many processes on this machine (DDP through torchrun: "
                         "gloo on CPUs, NCCL with --device cuda, one GPU per process)")
@@ -55,7 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=learning_rate, momentum=args.momentum,
                          weight_decay=args.weight_decay, sampling=args.sampling, seed=args.seed)
     device = resolve_device(args.device)
-    check_amp(args.amp, device)
     check_writable(args.out, folder=False)
     data = load_data(args.dataset, args.data_path, seed=args.seed, calibration_size=args.calibration_size)
     space.check_image_size(data.image_size)
@@ -75,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"training {space.name} supernet ({', '.join(f'{k}={v}' for k, v in supernet.settings.items())}) on "
               f"{data.name} ({len(data.train)} images), {config.epochs} epochs of {config.sampling} sampling on "
               f"{device}{ranks} -> {out}", file=sys.stderr)
+        if (note := amp_note(args.amp, device)) is not None:
+            print(note, file=sys.stderr)
     try:
         train_supernet(supernet, data, config, checkpoint=out, progress=not args.quiet, device=device, amp=args.amp)
     finally:
