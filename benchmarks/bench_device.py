@@ -12,6 +12,7 @@ script on the CPU alone (float32 against AMP there; the AMP resume and NCCL part
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -143,12 +144,15 @@ def main() -> int:
     parser.add_argument("--cpu-threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3, help="training epochs per configuration (the first is not timed)")
     parser.add_argument("--subnets", type=int, default=100)
+    parser.add_argument("--train-images", type=int, help="train on the first N training images only (a quick run)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.cpu_threads)  # the CPU baseline's threads; a GPU's work does not use them
     data = load_data("default", seed=0)
+    if args.train_images is not None:
+        data = dataclasses.replace(data, train=data.train.subset(np.arange(min(args.train_images, len(data.train)))))
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
         "cpu_threads": args.cpu_threads, "cpu_count": os.cpu_count(), "command": " ".join(sys.argv),

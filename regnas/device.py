@@ -42,8 +42,8 @@ def to_device(images: torch.Tensor, labels: torch.Tensor, device: torch.device) 
 
 def amp_note(amp: bool, device: torch.device) -> str | None:
     """A line for the user when ``--amp`` runs on a CPU: float16 autocast and loss scaling work there as on a GPU
-    (so the path is tested without one), but CPU kernels gain no speed from float16; None otherwise."""
+    (so the path is tested without one), but CPU kernels run float16 slower than float32; None otherwise."""
     if amp and device.type != "cuda":
-        return (f"note: --amp on {device}: float16 autocast with loss scaling, as on a GPU, but no faster than "
-                "float32 on a CPU (benchmarks/RESULTS.md, 'Mixed precision on the CPU')")
+        return (f"note: --amp on {device}: float16 autocast with loss scaling, as on a GPU, but several times slower "
+                "than float32 on a CPU (benchmarks/RESULTS.md, 'Mixed precision on the CPU')")
     return None

@@ -150,10 +150,11 @@ def train_supernet(
     called with the epoch's log line after its checkpoint is written (logging, early stopping).
 
     ``device``: where the weights and batches live (``auto``, ``cpu``, ``cuda[:N]``); ``amp``: float16 autocast
-    with a gradient scaler (on a CPU too, where it checks the path but gains no speed). Inside a ``torch.distributed`` process group (``torchrun``) the supernet
-    trains data-parallel with DDP: ``batch_size`` is the global batch split over the ranks, every rank draws the
-    same paths from the same seed, rank 0 writes the checkpoint, and every rank ends each epoch with rank 0's
-    BatchNorm statistics, so all ranks hold identical weights.
+    with a gradient scaler (on a CPU too, where it tests the path but runs slower than float32). Inside a
+    ``torch.distributed`` process group (``torchrun``) the supernet trains data-parallel with DDP: ``batch_size``
+    is the global batch split over the ranks, every rank draws the same paths from the same seed, rank 0 writes
+    the checkpoint, and every rank ends each epoch with rank 0's BatchNorm statistics, so all ranks hold
+    identical weights.
     """
     space = supernet.space
     rule = SAMPLING_RULES[config.sampling]

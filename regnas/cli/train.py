@@ -38,7 +38,8 @@ def parser() -> ArgumentParser:
     p.add_argument("--calibration-size", type=arg_type(int, Range(1)), default=500,
                    help="training images held out for BN calibration")
     p.add_argument("--device", default="auto", help=f"{DEVICE_CHOICES} (auto: a GPU when there is one)")
-    p.add_argument("--amp", action="store_true", help="mixed precision (float16 autocast, gradient scaling; for GPUs: no faster on a CPU)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision (float16 autocast, gradient scaling): for GPUs; runs on a CPU, but slower")
     p.add_argument("--nproc", type=arg_type(int, Range(1, 1024)), default=1,
                    help="train data-parallel over this many processes on this machine (DDP through torchrun: "
                         "gloo on CPUs, NCCL with --device cuda, one GPU per process)")
