@@ -5,8 +5,9 @@
 Everything runs on the embedded CIFAR-10 subset and the shipped nasbench201 supernet (C=8, N=1), so the working
 tree alone is enough on a machine that reaches nothing. Throughput is measured against the CPU in the same run,
 restricted to ``--cpu-threads`` threads (2: the development machine's cores); `--device cpu` runs the same
-script on the CPU alone (float32 against AMP there; the AMP resume and NCCL parts are then skipped). Writes ``device.json`` and ``device.md`` to
-``--out`` (checkpoints go to a temporary folder). Run it on a quiet machine: it measures wall time.
+script on the CPU alone (float32 against AMP there; the AMP resume and NCCL parts are then skipped), and
+``--train-images N`` trains on the first N images only. Writes ``device.json`` and ``device.md`` to ``--out``
+(checkpoints go to a temporary folder). Run it on a quiet machine: it measures wall time.
 ``benchmarks/device_check.sh`` runs it after the GPU tests, as one command of a lease.
 """
 from __future__ import annotations
