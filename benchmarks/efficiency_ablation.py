@@ -25,31 +25,32 @@ from evolution.session import build_session
 
 GENES = 12  # two nasbench201 members of 6 edges: the default mutation changes 1/12 of them
 # Each table: budgets (distinct sub-networks), families per run (generations = families // population), variants.
-TABLES: dict[str, tuple[tuple[int, ...], int, dict[str, str | dict]]] = {}
-TABLES["operators"] = ((40, 60, 100, 150, 200, 250, 300, 400), 800, {
-    "random": "random",
-    "nsga2-previous (20 x 12 defaults)": "nsga2-previous",
-    "previous + archive": {**PREVIOUS_SETTINGS, "archive": True},
-    "previous + no evaluation over budget": {**PREVIOUS_SETTINGS, "skip_over_budget": True},
-    "previous + feasible initial families": {**PREVIOUS_SETTINGS, "sampling": "feasible"},
-    "previous + functional duplicates": {**PREVIOUS_SETTINGS, "duplicates": "functional"},
-    "column crossover, population 20": {"crossover": "column", "population": 20},
-    "member crossover, population 20": {"crossover": "member", "population": 20},
-    "column crossover, population 12": {"crossover": "column", "population": 12},
-    "member crossover, population 16": {"population": 16},
-    "member crossover, population 12 (default)": {},
-    "member crossover, population 8": {"population": 8},
-})
-TABLES["long"] = ((200, 400, 600, 800, 1000, 1200), 2400, {
-    "random": "random",
-    "nsga2 (default)": {},
-    "nsga2, mutation 2/12": {"mutation_prob_var": 2 / GENES},
-    "nsga2, mutation 3/12": {"mutation_prob_var": 3 / GENES},
-    "nsga2, population 8": {"population": 8},
-    "nsga2, population 8, mutation 2/12": {"population": 8, "mutation_prob_var": 2 / GENES},
-    "smsemoa": {"algorithm": "smsemoa"},
-    "smsemoa, mutation 2/12": {"algorithm": "smsemoa", "mutation_prob_var": 2 / GENES},
-})
+TABLES: dict[str, tuple[tuple[int, ...], int, dict[str, str | dict]]] = {
+    "operators": ((40, 60, 100, 150, 200, 250, 300, 400), 800, {
+        "random": "random",
+        "nsga2-previous (20 x 12 defaults)": "nsga2-previous",
+        "previous + archive": {**PREVIOUS_SETTINGS, "archive": True},
+        "previous + no evaluation over budget": {**PREVIOUS_SETTINGS, "skip_over_budget": True},
+        "previous + feasible initial families": {**PREVIOUS_SETTINGS, "sampling": "feasible"},
+        "previous + functional duplicates": {**PREVIOUS_SETTINGS, "duplicates": "functional"},
+        "column crossover, population 20": {"crossover": "column", "population": 20},
+        "member crossover, population 20": {"crossover": "member", "population": 20},
+        "column crossover, population 12": {"crossover": "column", "population": 12},
+        "member crossover, population 16": {"population": 16},
+        "member crossover, population 12 (default)": {},
+        "member crossover, population 8": {"population": 8},
+    }),
+    "long": ((200, 400, 600, 800, 1000, 1200), 2400, {
+        "random": "random",
+        "nsga2 (default)": {},
+        "nsga2, mutation 2/12": {"mutation_prob_var": 2 / GENES},
+        "nsga2, mutation 3/12": {"mutation_prob_var": 3 / GENES},
+        "nsga2, population 8": {"population": 8},
+        "nsga2, population 8, mutation 2/12": {"population": 8, "mutation_prob_var": 2 / GENES},
+        "smsemoa": {"algorithm": "smsemoa"},
+        "smsemoa, mutation 2/12": {"algorithm": "smsemoa", "mutation_prob_var": 2 / GENES},
+    }),
+}
 
 
 def main() -> None:

@@ -64,6 +64,14 @@ def tiny_data():
 
 
 @pytest.fixture(scope="session")
+def small_train_data(tiny_data):
+    """``tiny_data`` with only its first 256 training images: a few steps of supernet training."""
+    import dataclasses
+
+    return dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(256)))
+
+
+@pytest.fixture(scope="session")
 def tiny_supernet(tiny_data):
     """A real NAS-Bench-201 supernet (C=4, N=1) trained for one epoch on the embedded images."""
     from evolution.session import obtain_supernet

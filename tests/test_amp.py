@@ -1,9 +1,6 @@
 """--amp: float16 autocast with loss scaling, on the CPU (always) and on a GPU (where there is one); its resume."""
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pytest
 import torch
 
@@ -13,11 +10,6 @@ from search_spaces import get_space
 
 SPACE = get_space("nasbench201")
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU"))]
-
-
-@pytest.fixture(scope="module")
-def small_data(tiny_data):
-    return dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(256)))
 
 
 class Stop(Exception):
@@ -33,7 +25,7 @@ def fresh():
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_amp_trains_in_float16_a_supernet_near_the_float32_one(small_data, tmp_path, device):
+def test_amp_trains_in_float16_a_supernet_near_the_float32_one(small_train_data, tmp_path, device):
     """The same seeded run with and without --amp from the same initial weights: the float16 forward changes
     the weights (so autocast is on), but the training moves them as far as float32 does and to nearly the same
     place (so the loss scale is taken out of the gradients before clipping and the step: a scale left in would
@@ -42,7 +34,7 @@ def test_amp_trains_in_float16_a_supernet_near_the_float32_one(small_data, tmp_p
     runs = {}
     for amp in (False, True):
         log = []
-        train_supernet(fresh(), small_data, config, checkpoint=tmp_path / f"{amp}.pt", progress=False, device=device,
+        train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / f"{amp}.pt", progress=False, device=device,
                        amp=amp, on_epoch_end=log.append)
         runs[amp] = (read_checkpoint(tmp_path / f"{amp}.pt"), log)
     (full, full_log), (mixed, mixed_log) = runs[False], runs[True]
@@ -64,32 +56,32 @@ def test_amp_trains_in_float16_a_supernet_near_the_float32_one(small_data, tmp_p
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_amp_training_resumes_from_the_loss_scale_it_reached(small_data, tmp_path, device):
+def test_amp_training_resumes_from_the_loss_scale_it_reached(small_train_data, tmp_path, device):
     """A stopped AMP run continues from its checkpoint's loss scale, not from a new scaler's 2**16: the scale
     written there (1024, below anything 4 steps of a fresh scaler reach) is where the resumed run starts."""
     config, path = TrainConfig(epochs=2, batch_size=64, seed=1), tmp_path / "amp.pt"
     with pytest.raises(Stop):
-        train_supernet(fresh(), small_data, config, checkpoint=path, progress=False, device=device, amp=True,
+        train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, device=device, amp=True,
                        on_epoch_end=stop)
     saved = read_checkpoint(path)
     assert saved["amp"] is True and saved["scaler"]["scale"] > 1024
     raw = torch.load(path, weights_only=True)
     raw["scaler"]["scale"] = 1024.0
     torch.save(raw, path)
-    train_supernet(fresh(), small_data, config, checkpoint=path, progress=False, device=device, amp=True)
+    train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, device=device, amp=True)
     final = read_checkpoint(path)
     assert final["epoch"] == 2 and final["scaler"]["scale"] <= 1024  # 4 steps: no growth (every 2000), halvings only
 
 
-def test_a_stopped_amp_run_resumes_to_the_weights_of_an_unstopped_one(small_data, tmp_path):
+def test_a_stopped_amp_run_resumes_to_the_weights_of_an_unstopped_one(small_train_data, tmp_path):
     """On the CPU (deterministic kernels) bit for bit: the loss scale, the scaler's growth tracker, the
     generators and the optimiser all come back from the checkpoint."""
     config = TrainConfig(epochs=2, batch_size=64, seed=2)
-    train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "straight.pt", progress=False, amp=True)
+    train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "straight.pt", progress=False, amp=True)
     with pytest.raises(Stop):
-        train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "resumed.pt", progress=False, amp=True,
+        train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "resumed.pt", progress=False, amp=True,
                        on_epoch_end=stop)
-    train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "resumed.pt", progress=False, amp=True)
+    train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "resumed.pt", progress=False, amp=True)
     straight, resumed = read_checkpoint(tmp_path / "straight.pt"), read_checkpoint(tmp_path / "resumed.pt")
     assert straight["scaler"] == resumed["scaler"]
     for key, value in straight["state_dict"].items():

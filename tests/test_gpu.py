@@ -4,9 +4,6 @@ A CPU-only machine (CI) skips every test here; benchmarks/bench_device.py runs t
 """
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
 import pytest
 import torch
 
@@ -18,14 +15,9 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 SPACE = get_space("nasbench201")
 
 
-@pytest.fixture(scope="module")
-def small_data(tiny_data):
-    return dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(256)))
-
-
-def test_training_on_the_gpu_lowers_the_loss_and_writes_a_checkpoint_the_cpu_reads(small_data, tmp_path):
+def test_training_on_the_gpu_lowers_the_loss_and_writes_a_checkpoint_the_cpu_reads(small_train_data, tmp_path):
     log = []
-    supernet = train_supernet(SPACE.supernet(C=4, N=1), small_data, TrainConfig(epochs=3, batch_size=64), progress=False,
+    supernet = train_supernet(SPACE.supernet(C=4, N=1), small_train_data, TrainConfig(epochs=3, batch_size=64), progress=False,
                               checkpoint=tmp_path / "gpu.pt", device="cuda", on_epoch_end=log.append)
     assert next(supernet.parameters()).device.type == "cuda"
     assert log[-1]["loss"] < log[0]["loss"]

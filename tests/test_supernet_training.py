@@ -14,11 +14,6 @@ from search_spaces import get_space
 SPACE = get_space("nasbench201")
 
 
-@pytest.fixture(scope="module")
-def small_data(tiny_data):
-    return dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(256)))
-
-
 def fresh():
     return SPACE.supernet(C=4, N=1)
 
@@ -45,42 +40,42 @@ def training_loss(supernet, data) -> float:
                    for arch in (SPACE.largest(), ("nor_conv_1x1",) * 6)) / 2
 
 
-def test_training_lowers_the_loss_and_is_seeded(small_data):
+def test_training_lowers_the_loss_and_is_seeded(small_train_data):
     config = TrainConfig(epochs=3, batch_size=64, seed=3)
-    before = training_loss(fresh(), small_data)
+    before = training_loss(fresh(), small_train_data)
     log = []
-    a = train_supernet(fresh(), small_data, config, progress=False, on_epoch_end=log.append)
-    b = train_supernet(fresh(), small_data, config, progress=False)
-    assert training_loss(a, small_data) < before - 0.1
+    a = train_supernet(fresh(), small_train_data, config, progress=False, on_epoch_end=log.append)
+    b = train_supernet(fresh(), small_train_data, config, progress=False)
+    assert training_loss(a, small_train_data) < before - 0.1
     assert log[-1]["loss"] < log[0]["loss"]
     assert states_equal(a, b)
-    c = train_supernet(fresh(), small_data, dataclasses.replace(config, seed=4), progress=False)
+    c = train_supernet(fresh(), small_train_data, dataclasses.replace(config, seed=4), progress=False)
     assert not states_equal(a, c)
 
 
-def test_interrupted_training_resumes_to_identical_weights(small_data, tmp_path):
+def test_interrupted_training_resumes_to_identical_weights(small_train_data, tmp_path):
     config = TrainConfig(epochs=2, batch_size=64, seed=1)
-    straight = train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "straight.pt", progress=False)
+    straight = train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "straight.pt", progress=False)
 
     def stop(log):
         raise KeyboardInterrupt  # as if Ctrl-C came right after the first epoch's checkpoint
 
     with pytest.raises(KeyboardInterrupt):
-        train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "cut.pt", progress=False, on_epoch_end=stop)
+        train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "cut.pt", progress=False, on_epoch_end=stop)
     assert read_checkpoint(tmp_path / "cut.pt")["epoch"] == 1
-    resumed = train_supernet(fresh(), small_data, config, checkpoint=tmp_path / "cut.pt", progress=False)
+    resumed = train_supernet(fresh(), small_train_data, config, checkpoint=tmp_path / "cut.pt", progress=False)
     assert states_equal(straight, resumed)
     saved = read_checkpoint(tmp_path / "cut.pt", "nasbench201", resumed.settings)
     assert saved["epoch"] == 2 and saved["checksum"] == resumed.checksum() and len(saved["log"]) == 2
     assert load_supernet(tmp_path / "cut.pt").checksum() == straight.checksum()
 
 
-def test_resuming_with_other_settings_is_refused(small_data, tmp_path):
-    train_supernet(fresh(), small_data, TrainConfig(epochs=1, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
+def test_resuming_with_other_settings_is_refused(small_train_data, tmp_path):
+    train_supernet(fresh(), small_train_data, TrainConfig(epochs=1, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
     with pytest.raises(CheckpointError, match="trained with"):
-        train_supernet(fresh(), small_data, TrainConfig(epochs=2, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
+        train_supernet(fresh(), small_train_data, TrainConfig(epochs=2, batch_size=64), checkpoint=tmp_path / "a.pt", progress=False)
     with pytest.raises(CheckpointError, match="settings"):
-        train_supernet(SPACE.supernet(C=8, N=1), small_data, TrainConfig(epochs=1, batch_size=64),
+        train_supernet(SPACE.supernet(C=8, N=1), small_train_data, TrainConfig(epochs=1, batch_size=64),
                        checkpoint=tmp_path / "a.pt", progress=False)
 
 
@@ -112,7 +107,7 @@ def test_a_space_s_learning_rate_is_the_default_of_regnas_train_and_of_a_quick_s
     assert main([*small, "--lr", "0.1", "--out", str(tmp_path / "told.pt")]) == 0
     assert read_checkpoint(tmp_path / "default.pt")["train_config"]["learning_rate"] == 0.2
     assert read_checkpoint(tmp_path / "told.pt")["train_config"]["learning_rate"] == 0.1
-    small_data = dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(64)))
+    few = dataclasses.replace(tiny_data, train=tiny_data.train.subset(np.arange(64)))
     config = tiny_config(space="mobilenetv3", supernet_settings={"C": 4}, pretrained=False)
-    _, path = obtain_supernet(config, get_space("mobilenetv3"), small_data, progress=False)
+    _, path = obtain_supernet(config, get_space("mobilenetv3"), few, progress=False)
     assert read_checkpoint(path)["train_config"]["learning_rate"] == 0.2
