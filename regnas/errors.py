@@ -11,6 +11,10 @@ class RegnasError(Exception):
     """Base class: the command-line tools print the message and exit with code 2."""
 
 
+class RegnasWarning(UserWarning):
+    """Something the user must know that is not an error: the command-line tools print it as one line."""
+
+
 class UnknownNameError(RegnasError, KeyError):
     """A registry (spaces, objectives, platforms, algorithms) has no entry of that name."""
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from regnas.data import ImageData, Split
 from regnas.device import resolve_device
+from regnas.errors import RegnasWarning
 from regnas.fast_eval import SubnetEngine, batch_norms
 from regnas.io import atomic_write
 from regnas.metrics import PackedCorrect, correctness
@@ -27,7 +28,7 @@ PREDICTIONS_FORMAT = "regnas-predictions/2"
 _META = "__cache_key__"  # the npz entry holding the cache key; architecture keys never start with "_"
 
 
-class PredictionCacheWarning(UserWarning):
+class PredictionCacheWarning(RegnasWarning):
     """A prediction cache file could not be used; its predictions are computed again."""
 
 

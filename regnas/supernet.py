@@ -6,6 +6,7 @@ import math
 import pickle
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas import distributed
 from regnas.data import ImageData
 from regnas.device import resolve_device, to_device
-from regnas.errors import CheckpointError, ConfigError
+from regnas.errors import CheckpointError, ConfigError, RegnasWarning
 from regnas.io import atomic_write
 from search_spaces.base import Arch, SearchSpace
 from search_spaces.registry import get_space
@@ -33,6 +34,10 @@ REQUIRED_KEYS = ("format", "space", "settings", "state_dict", "checksum")
 RESUME_KEYS = ("train_config", "epoch", "log", "optimizer", "scheduler", "numpy_rng", "torch_rng")
 
 GRAD_CLIP_NORM = 5.0  # bounds a step where several paths' gradients add up or an early loss is large
+
+
+class ResumeWarning(RegnasWarning):
+    """A resumed training run goes on otherwise than it started (``--amp``, number of processes)."""
 
 
 # ---- the optimisation recipe shared by supernet training and stand-alone fine-tuning -------------
@@ -171,21 +176,12 @@ def train_supernet(
     precision = functools.partial(torch.autocast, device.type, dtype=torch.float16, enabled=amp)
     paths = None if archs is None else [space.to_str(space.parse(a)) for a in archs]
     state = TrainState()
-    if checkpoint is not None and Path(checkpoint).exists():
-        saved = read_checkpoint(checkpoint, supernet.space_name, supernet.settings)
-        missing = [key for key in RESUME_KEYS if key not in saved]
-        if missing:
-            raise CheckpointError(f"checkpoint {str(checkpoint)!r} lacks {', '.join(missing)}: it cannot resume training")
-        if saved.get("train_config") != asdict(config):
-            raise CheckpointError(
-                f"checkpoint {str(checkpoint)!r} was trained with {saved.get('train_config')}, not {asdict(config)}; "
-                "use another --out or the same settings"
-            )
-        if saved.get("archs") != paths:
-            raise CheckpointError(
-                f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
-                f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
-            )
+    world_size = 1 if world is None else world.size
+    main = world is None or world.is_main
+    saved = resumable_checkpoint(checkpoint, supernet.space_name, supernet.settings, config, paths, data.describe())
+    if saved is not None:
+        if main and (change := resume_change(saved, checkpoint, amp=amp, world_size=world_size)) is not None:
+            warnings.warn(change, ResumeWarning, stacklevel=2)
         load_weights(supernet, saved, checkpoint)
         supernet.to(device)
         optimizer.load_state_dict(saved["optimizer"])
@@ -197,7 +193,6 @@ def train_supernet(
         state = TrainState(epoch=saved["epoch"], log=saved["log"])
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     parallel = distributed.wrap(supernet, device) if world is not None else None
-    main = world is None or world.is_main
     supernet.train()
     for epoch in range(state.epoch, config.epochs):
         start, total_loss, seen = time.perf_counter(), 0.0, 0
@@ -231,7 +226,7 @@ def train_supernet(
             total_loss, seen = distributed.sum_over_ranks(total_loss, seen)
         state.epoch = epoch + 1
         state.log.append({"epoch": state.epoch, "loss": total_loss / seen, "seconds": time.perf_counter() - start,
-                          "lr": scheduler.get_last_lr()[0]})
+                          "lr": scheduler.get_last_lr()[0], "amp": amp, "world_size": world_size})
         if progress and main:
             print_epoch(state.log[-1], config.epochs)
         if checkpoint is not None and main:
@@ -239,12 +234,77 @@ def train_supernet(
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
                             torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__),
-                            world_size=1 if world is None else world.size, amp=amp, scaler=scaler.state_dict())
+                            world_size=world_size, amp=amp, scaler=scaler.state_dict())
         distributed.barrier()  # no rank runs ahead of the checkpoint a resume would start from
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
     supernet.eval()
     return supernet
+
+
+def resumable_checkpoint(
+    checkpoint: str | Path | None,
+    space: str,
+    settings: Mapping[str, Any],
+    config: TrainConfig,
+    paths: list[str] | None,
+    data: Mapping[str, Any],
+) -> dict | None:
+    """The checkpoint a run resumes from (None when there is none), refused in one line unless the resumed run
+    continues that very run: the same supernet, settings, training settings, paths and data (``data``: an
+    ``ImageData.describe()``; where the files lie may change, not what they hold or how they are split)."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    saved = read_checkpoint(checkpoint, space, settings)
+    missing = [key for key in RESUME_KEYS if key not in saved]
+    if missing:
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} lacks {', '.join(missing)}: it cannot resume training")
+    if saved.get("train_config") != asdict(config):
+        raise CheckpointError(
+            f"checkpoint {str(checkpoint)!r} was trained with {saved.get('train_config')}, not {asdict(config)}; "
+            "use another --out or the same settings"
+        )
+    if saved.get("archs") != paths:
+        raise CheckpointError(
+            f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
+            f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
+        )
+    if "data" in saved and _held(saved["data"]) != _held(data):
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on {_data(saved['data'])}, not {_data(data)}; "
+                              "use another --out or the same data")
+    return saved
+
+
+def _held(described: Mapping[str, Any]) -> dict[str, Any]:
+    """What a data description says of the images themselves, not of where their files lie."""
+    return {key: value for key, value in described.items() if key != "source"}
+
+
+def _data(described: Mapping[str, Any]) -> str:
+    sizes = ", ".join(f"{n} {split}" for split, n in described.get("sizes", {}).items())
+    shape = "x".join(str(n) for n in described.get("image_shape", []))
+    return (f"{described.get('name')} (seed {described.get('seed')}; {sizes} images of {shape}, "
+            f"{described.get('num_classes')} classes)")
+
+
+def resume_change(saved: Mapping[str, Any], checkpoint: str | Path, *, amp: bool, world_size: int) -> str | None:
+    """What a resume changes in how the run trains (``--amp``, the number of processes), or None.
+
+    Either may change, as the device may: a run started with --amp that overflows can go on in float32, one
+    started on 4 GPUs can go on with 2. But the run then goes on from a state the uninterrupted run never had
+    (another loss scale; other shards of every batch), so the user is told, and each epoch's log line records
+    how that epoch ran. Checkpoints written before these were recorded are not compared.
+    """
+    now = {"amp": amp, "world_size": world_size}
+    before = {**now, **{key: saved[key] for key in now if key in saved}}
+    if before == now:
+        return None
+    return (f"checkpoint {str(checkpoint)!r} was trained {_how(**before)}; it goes on {_how(**now)}, so its weights "
+            "will differ from those of an uninterrupted run (each epoch's log line records how it ran)")
+
+
+def _how(amp: bool, world_size: int) -> str:
+    return f"{'with' if amp else 'without'} --amp in {world_size} process{'es' if world_size > 1 else ''}"
 
 
 def save_checkpoint(path: str | Path, supernet: Supernet, **extra: Any) -> Path:

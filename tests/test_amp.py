@@ -1,11 +1,13 @@
 """--amp: float16 autocast with loss scaling, on the CPU (always) and on a GPU (where there is one); its resume."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
 from regnas.device import amp_note
-from regnas.supernet import TrainConfig, read_checkpoint, train_supernet
+from regnas.supernet import ResumeWarning, TrainConfig, read_checkpoint, train_supernet
 from search_spaces import get_space
 
 SPACE = get_space("nasbench201")
@@ -86,6 +88,47 @@ def test_a_stopped_amp_run_resumes_to_the_weights_of_an_unstopped_one(small_trai
     assert straight["scaler"] == resumed["scaler"]
     for key, value in straight["state_dict"].items():
         assert torch.equal(value, resumed["state_dict"][key]), key
+
+
+@pytest.mark.parametrize("trained, resumed", [(True, False), (False, True)])
+def test_a_resume_that_switches_amp_says_so_and_each_epoch_records_its_precision(small_train_data, tmp_path, trained,
+                                                                               resumed):
+    """A run may go on in another precision (one that overflows in float16 can go on in float32), but not
+    silently: the resumed run starts from another loss scale than the uninterrupted one would, and the
+    checkpoint's ``amp`` says only how the last epoch ran."""
+    config, path = TrainConfig(epochs=2, batch_size=64, seed=1), tmp_path / "run.pt"
+    with pytest.raises(Stop):
+        train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, amp=trained, on_epoch_end=stop)
+    how = {True: "with --amp in 1 process", False: "without --amp in 1 process"}
+    with pytest.warns(ResumeWarning, match=f"was trained {how[trained]}; it goes on {how[resumed]}, so its weights"):
+        train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, amp=resumed)
+    saved = read_checkpoint(path)
+    assert saved["epoch"] == 2 and saved["amp"] is resumed
+    assert [line["amp"] for line in saved["log"]] == [trained, resumed]
+    assert bool(saved["scaler"]) is resumed  # a disabled scaler saves nothing
+
+
+def test_a_resume_in_the_same_precision_says_nothing(small_train_data, tmp_path):
+    config, path = TrainConfig(epochs=2, batch_size=64, seed=1), tmp_path / "run.pt"
+    with pytest.raises(Stop):
+        train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, amp=True, on_epoch_end=stop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResumeWarning)
+        train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False, amp=True)
+
+
+def test_regnas_train_prints_the_switch_as_one_warning_line(tmp_path, capsys):
+    from regnas.cli.train import main
+
+    flags = ["--setting", "C=4", "--setting", "N=1", "--epochs", "1", "--batch-size", "256", "--quiet",
+             "--out", str(tmp_path / "s.pt")]
+    assert main(flags) == 0
+    capsys.readouterr()
+    assert main([*flags, "--amp"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == [f"regnas-train: warning: checkpoint '{tmp_path / 's.pt'}' was trained without --amp in 1 process; "
+                      "it goes on with --amp in 1 process, so its weights will differ from those of an uninterrupted "
+                      "run (each epoch's log line records how it ran)"]
 
 
 def test_amp_on_a_cpu_says_it_is_slower_and_on_a_gpu_says_nothing():

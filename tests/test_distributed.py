@@ -27,7 +27,7 @@ class Stop(Exception):
     """Raised by every rank after the epoch a test interrupts at."""
 
 
-def _rank(rank: int, store: str, out: str, config: TrainConfig, stop_after: int | None) -> None:
+def _rank(rank: int, store: str, out: str, config: TrainConfig, stop_after: int | None, amp: bool) -> None:
     """One training process (spawned: a fresh interpreter), writing its final weights to ``out/rank{r}.pt``."""
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=RANKS)
@@ -42,7 +42,7 @@ def _rank(rank: int, store: str, out: str, config: TrainConfig, stop_after: int 
 
         try:
             train_supernet(supernet, data, config, checkpoint=Path(out) / "supernet.pt", progress=False,
-                           on_epoch_end=interrupt)
+                           on_epoch_end=interrupt, amp=amp)
         except Stop:
             return
         torch.save(supernet.state_dict(), Path(out) / f"rank{rank}.pt")
@@ -50,11 +50,11 @@ def _rank(rank: int, store: str, out: str, config: TrainConfig, stop_after: int 
         dist.destroy_process_group()
 
 
-def train_on_two_ranks(out: Path, config: TrainConfig, stop_after: int | None = None) -> list[dict]:
+def train_on_two_ranks(out: Path, config: TrainConfig, stop_after: int | None = None, amp: bool = False) -> list[dict]:
     """Spawn the ranks; return each rank's final state dict (none when stopped)."""
     out.mkdir(parents=True, exist_ok=True)
     store = out / f"store-{stop_after}"
-    mp.spawn(_rank, args=(str(store), str(out), config, stop_after), nprocs=RANKS, join=True)
+    mp.spawn(_rank, args=(str(store), str(out), config, stop_after, amp), nprocs=RANKS, join=True)
     files = [out / f"rank{r}.pt" for r in range(RANKS)]
     return [torch.load(f, weights_only=True) for f in files if f.exists()]
 
@@ -93,6 +93,50 @@ def test_interrupted_distributed_training_resumes_to_identical_weights(straight,
     for key in expected[0]:
         assert torch.equal(resumed[0][key], expected[0][key]), key
         assert torch.equal(resumed[1][key], expected[0][key]), key
+
+
+def test_amp_over_two_ranks_keeps_them_identical_and_the_loss_falls(tmp_path):
+    """With --amp each rank scales its loss and unscales the all-reduced gradients; the ranks skip or take
+    every step together (the same reduced gradients overflow on both), so their weights and loss scales agree."""
+    config = dataclasses.replace(CONFIG, epochs=2)
+    states = train_on_two_ranks(tmp_path, config, amp=True)
+    assert len(states) == RANKS
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+    saved = read_checkpoint(tmp_path / "supernet.pt")
+    assert saved["amp"] is True and saved["world_size"] == RANKS and saved["scaler"]["scale"] > 1
+    assert saved["log"][-1]["loss"] < saved["log"][0]["loss"]
+    for key in states[0]:
+        assert torch.equal(saved["state_dict"][key], states[0][key]), key
+
+
+def test_a_run_of_two_ranks_goes_on_in_one_process_and_says_so(tmp_path):
+    """Another number of processes shards every later batch otherwise than the run it continues: allowed
+    (a job restarted on fewer GPUs), told, and recorded in each epoch's log line."""
+    from regnas.supernet import ResumeWarning
+
+    assert train_on_two_ranks(tmp_path, CONFIG, stop_after=1) == []
+    data = load_data("default", seed=0, calibration_size=64, validation_size=64, test_size=64)
+    data = dataclasses.replace(data, train=data.train.subset(np.arange(384)))
+    supernet = get_space("nasbench201").supernet(**TINY, num_classes=10, in_channels=3, init_seed=0)
+    with pytest.warns(ResumeWarning, match="was trained without --amp in 2 processes; it goes on without --amp in 1 process"):
+        train_supernet(supernet, data, CONFIG, checkpoint=tmp_path / "supernet.pt", progress=False)
+    saved = read_checkpoint(tmp_path / "supernet.pt")
+    assert saved["epoch"] == CONFIG.epochs and saved["world_size"] == 1
+    assert [line["world_size"] for line in saved["log"]] == [2, 1, 1]
+
+
+def test_regnas_train_refuses_a_resume_in_one_line_before_the_ranks_start(tmp_path, capsys):
+    """Checked in the one process that launches the ranks: one line, not one from each rank."""
+    from regnas.cli.train import main
+
+    flags = ["--setting", "C=4", "--setting", "N=1", "--batch-size", "256", "--quiet", "--out", str(tmp_path / "one.pt")]
+    assert main([*flags, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["--nproc", "2", *flags, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "was trained with {'epochs': 1" in err and "use another --out or the same settings" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_regnas_train_nproc_runs_torchrun(tmp_path):

@@ -79,6 +79,21 @@ def test_resuming_with_other_settings_is_refused(small_train_data, tmp_path):
                        checkpoint=tmp_path / "a.pt", progress=False)
 
 
+def test_resuming_on_other_data_is_refused_and_on_the_same_data_moved_is_not(small_train_data, tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    config, path = TrainConfig(epochs=1, batch_size=64), tmp_path / "a.pt"
+    train_supernet(fresh(), small_train_data, config, checkpoint=path, progress=False)
+    fewer = dataclasses.replace(small_train_data, train=small_train_data.train.subset(np.arange(200)))
+    with pytest.raises(CheckpointError, match=r"was trained on default \(seed 0; 256 train, .* images of 3x32x32, 10 classes\), "
+                                              r"not default \(seed 0; 200 train, .*; use another --out or the same data"):
+        train_supernet(fresh(), fewer, config, checkpoint=path, progress=False)
+    moved = dataclasses.replace(small_train_data, source="/elsewhere/the-same-file.npz")
+    train_supernet(fresh(), moved, config, checkpoint=path, progress=False)
+
+
 def test_train_config_rejects_unknown_rules():
     with pytest.raises(ConfigError, match="unknown sampling rule 'zigzag'; allowed: sandwich, uniform"):
         TrainConfig(sampling="zigzag")

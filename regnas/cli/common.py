@@ -5,9 +5,11 @@ import argparse
 import errno
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from regnas.errors import RegnasError
+from regnas.errors import RegnasError, RegnasWarning
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -20,11 +22,17 @@ USER_PATH_ERRNOS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EIS
 
 def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | None]], Callable[[Sequence[str] | None], int]]:
     """Wrap ``main(argv)``: a RegnasError, or an OSError about a named path (see ``USER_PATH_ERRNOS``), becomes
-    ``prog: error: message`` on stderr and exit code 2; this is the one place that turns errors into lines."""
+    ``prog: error: message`` on stderr and exit code 2, and a RegnasWarning ``prog: warning: message``; this is the
+    one place that turns errors and warnings into lines."""
 
     def wrap(main: Callable[[Sequence[str] | None], int | None]) -> Callable[[Sequence[str] | None], int]:
         @functools.wraps(main)
         def run(argv: Sequence[str] | None = None) -> int:
+            with warnings.catch_warnings():
+                warnings.showwarning = one_line_warnings(prog, warnings.showwarning)
+                return guarded(argv)
+
+        def guarded(argv: Sequence[str] | None) -> int:
             try:
                 return int(main(argv) or 0)
             except RegnasError as error:
@@ -44,6 +52,18 @@ def entry_point(prog: str) -> Callable[[Callable[[Sequence[str] | None], int | N
         return run
 
     return wrap
+
+
+def one_line_warnings(prog: str, default: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` printing regnas's own warnings as ``prog: warning: message`` (others as before)."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, RegnasWarning):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, *args, **kwargs)
+
+    return show
 
 
 def path_error(error: OSError) -> str:

@@ -16,7 +16,8 @@ from regnas.datasets import list_datasets
 from regnas.device import DEVICE_CHOICES, amp_note, resolve_device
 from regnas.errors import ConfigError
 from regnas.io import check_writable
-from regnas.supernet import SAMPLING_RULES, TRAIN_RANGES, TrainConfig, default_learning_rate, train_supernet
+from regnas.supernet import (SAMPLING_RULES, TRAIN_RANGES, TrainConfig, default_learning_rate, resumable_checkpoint,
+                             train_supernet)
 from search_spaces import DEFAULT_SPACE, get_space
 
 
@@ -60,16 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = load_data(args.dataset, args.data_path, seed=args.seed, calibration_size=args.calibration_size)
     space.check_image_size(data.image_size)
     distributed.per_rank_batch(config.batch_size, args.nproc)
-    if args.nproc > 1 and not distributed.launched():  # bad input was refused above, in this one process
+    supernet = space.supernet(**{**settings, "num_classes": data.num_classes, "in_channels": data.in_channels},
+                              init_seed=args.seed)
+    out = Path(args.out)
+    if args.nproc > 1 and not distributed.launched():  # bad input is refused here, in this one process
+        resumable_checkpoint(out, supernet.space_name, supernet.settings, config, None, data.describe())
         return relaunch(args.nproc, sys.argv[1:] if argv is None else list(argv))
     world = None
     if distributed.launched():
         world, device = distributed.init_world(device)
         distributed.per_rank_batch(config.batch_size, world.size)
     main_rank = world is None or world.is_main
-    supernet = space.supernet(**{**settings, "num_classes": data.num_classes, "in_channels": data.in_channels},
-                              init_seed=args.seed)
-    out = Path(args.out)
     if main_rank:
         ranks = "" if world is None else f", {world.size} processes ({world.backend})"
         print(f"training {space.name} supernet ({', '.join(f'{k}={v}' for k, v in supernet.settings.items())}) on "
