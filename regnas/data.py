@@ -2,9 +2,10 @@
 themselves are plug-ins in ``regnas.datasets``."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,6 +92,24 @@ class ImageData:
             "image_shape": [self.in_channels, self.image_size, self.image_size],
             "num_classes": self.num_classes,
         }
+
+
+def same_images(described: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether two ``ImageData.describe()`` name the same images in the same splits, wherever their files lie
+    (a run moved to another machine resumes; one given other images, another seed or split sizes does not)."""
+    return _held(described) == _held(other)
+
+
+def _held(described: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in described.items() if key != "source"}
+
+
+def data_line(described: Mapping[str, Any]) -> str:
+    """``cifar10 (seed 0; 44500 train, 500 calibration, ... images of 3x32x32, 10 classes)`` for messages."""
+    sizes = ", ".join(f"{n} {split}" for split, n in described.get("sizes", {}).items())
+    shape = "x".join(str(n) for n in described.get("image_shape", []))
+    return (f"{described.get('name')} (seed {described.get('seed')}; {sizes} images of {shape}, "
+            f"{described.get('num_classes')} classes)")
 
 
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator, padding: int = 4) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from regnas.data import ImageData
+from regnas.data import ImageData, data_line, same_images
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import SPLITS
 from regnas import losses
@@ -172,10 +172,13 @@ def _resume(checkpoint: str | Path, identity: ModelIdentity, run: dict, model: n
     training = saved.get("training")
     if training is None:
         raise CheckpointError(f"{path!r} is a finished model without training state; use another --out to train anew")
-    for key, what in (("config", "training settings"), ("old_checksum", "old model"), ("data", "data"), ("split", "split")):
+    for key, what in (("config", "training settings"), ("old_checksum", "old model"), ("split", "split")):
         if training.get(key) != run[key]:
             raise CheckpointError(f"checkpoint {path!r} was trained with other {what} ({training.get(key)} != {run[key]}); "
                                   "use another --out or the same settings")
+    if not same_images(training.get("data", {}), run["data"]):
+        raise CheckpointError(f"checkpoint {path!r} was trained on {data_line(training.get('data', {}))}, not "
+                              f"{data_line(run['data'])}; use another --out or the same data")
     model.load_state_dict(saved["state_dict"])
     optimizer.load_state_dict(training["optimizer"])
     scheduler.load_state_dict(training["scheduler"])

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas import distributed
-from regnas.data import ImageData
+from regnas.data import ImageData, data_line, same_images
 from regnas.device import resolve_device, to_device
 from regnas.errors import CheckpointError, ConfigError, RegnasWarning
 from regnas.io import atomic_write
@@ -269,22 +269,10 @@ def resumable_checkpoint(
             f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
             f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
         )
-    if "data" in saved and _held(saved["data"]) != _held(data):
-        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on {_data(saved['data'])}, not {_data(data)}; "
-                              "use another --out or the same data")
+    if "data" in saved and not same_images(saved["data"], data):
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on {data_line(saved['data'])}, "
+                              f"not {data_line(data)}; use another --out or the same data")
     return saved
-
-
-def _held(described: Mapping[str, Any]) -> dict[str, Any]:
-    """What a data description says of the images themselves, not of where their files lie."""
-    return {key: value for key, value in described.items() if key != "source"}
-
-
-def _data(described: Mapping[str, Any]) -> str:
-    sizes = ", ".join(f"{n} {split}" for split, n in described.get("sizes", {}).items())
-    shape = "x".join(str(n) for n in described.get("image_shape", []))
-    return (f"{described.get('name')} (seed {described.get('seed')}; {sizes} images of {shape}, "
-            f"{described.get('num_classes')} classes)")
 
 
 def resume_change(saved: Mapping[str, Any], checkpoint: str | Path, *, amp: bool, world_size: int) -> str | None:

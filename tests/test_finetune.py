@@ -106,6 +106,24 @@ def test_interrupted_training_resumes_to_identical_weights(small_data, old_model
                     identity=identity, progress=False)
 
 
+def test_a_run_resumes_on_its_images_moved_elsewhere_and_not_on_other_images(small_data, tmp_path):
+    config, identity, cut = FinetuneConfig(epochs=2, batch_size=64, seed=2), ModelIdentity.of(SPACE, LARGE, TINY), tmp_path / "cut.pt"
+
+    def stop(log):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_model(build_model(SPACE, LARGE, TINY), small_data, config, checkpoint=cut, identity=identity, progress=False,
+                    on_epoch_end=stop)
+    fewer = dataclasses.replace(small_data, train=small_data.train.subset(np.arange(200)))
+    with pytest.raises(CheckpointError, match=r"was trained on default \(seed 0; 256 train, .*\), not default \(seed 0; "
+                                              r"200 train, .*; use another --out or the same data"):
+        train_model(build_model(SPACE, LARGE, TINY), fewer, config, checkpoint=cut, identity=identity, progress=False)
+    moved = dataclasses.replace(small_data, source="/another/machine/images.npz")
+    train_model(build_model(SPACE, LARGE, TINY), moved, config, checkpoint=cut, identity=identity, progress=False)
+    assert load_model(cut)[1]["epochs"] == 2
+
+
 def test_saved_models_load_with_the_same_predictions(small_data, old_model, tmp_path):
     path = save_model(tmp_path / "old.pt", old_model, space="nasbench201", settings=TINY, arch=SMALL, note="tiny")
     loaded, meta = load_model(path)
