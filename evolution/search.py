@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from evolution.run_folder import CHECKPOINT, RunLock, check_run_options, claim_n
 from evolution.sampling import SAMPLINGS
 from evolution.session import Session, build_session, check_config
 from regnas.device import resolve_device
-from regnas.errors import CheckpointError, ConfigError
+from regnas.errors import CheckpointError, ConfigError, ResumeWarning
 from regnas.io import atomic_write_json, atomic_write_text
 
 
@@ -107,6 +108,7 @@ def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: b
         if saved["supernet_checksum"] != session.evaluator.checksum:
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "
                                   f"but the supernet now loaded is {session.evaluator.checksum}")
+        check_same_evaluation(saved, session, run_dir)
         algorithm, history = saved["algorithm"], saved["history"]
         algorithm.problem.attach(session.context, session.objectives)
         problem = algorithm.problem
@@ -149,6 +151,22 @@ def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: b
     return result
 
 
+def check_same_evaluation(saved: dict, session: Session, run_dir: Path) -> None:
+    """A resumed run judges its sub-networks on the images it started with (refused otherwise: one front would
+    mix two data sets), and says so when it goes on on another kind of device (whose kernels round otherwise:
+    a prediction within rounding of a tie may change; each generation's record names its device)."""
+    evaluator = session.evaluator
+    if saved.get("images_digest", evaluator.images_digest) != evaluator.images_digest:
+        raise CheckpointError(f"run {str(run_dir)!r} was evaluated on other images than those now loaded (digest "
+                              f"{saved['images_digest'][:12]}, now {evaluator.images_digest[:12]}): its data file or "
+                              "the embedded data changed; resume it on the same data or start a new run")
+    before = saved.get("device", evaluator.device.type)
+    if before != evaluator.device.type:
+        warnings.warn(f"run {str(run_dir)!r} was evaluated on {before}; it goes on on {evaluator.device.type}, whose "
+                      "kernels round otherwise, so a sub-network's prediction within rounding of a tie may differ "
+                      "(each generation's record names its device)", ResumeWarning, stacklevel=3)
+
+
 def generation_record(algorithm: Algorithm, session: Session, generation: int, seconds: float, computed: int,
                       evaluation_seconds: float) -> dict:
     problem = algorithm.problem
@@ -176,6 +194,7 @@ def generation_record(algorithm: Algorithm, session: Session, generation: int, s
         "units": problem.units,
         "labels": problem.labels,
         "front_size": len(opt_keys),
+        "device": session.evaluator.device.type,
         "population": population,
     }
 
@@ -195,7 +214,8 @@ def format_record(record: dict, generations: int) -> str:
 
 def write_checkpoint(run_dir: Path, config: SearchConfig, algorithm: Algorithm, history: list[dict], session: Session) -> None:
     payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "generation": len(history),
-               "algorithm": algorithm, "history": history, "supernet_checksum": session.evaluator.checksum}
+               "algorithm": algorithm, "history": history, "supernet_checksum": session.evaluator.checksum,
+               "images_digest": session.evaluator.images_digest, "device": session.evaluator.device.type}
     session.evaluator.save_cache()
     # config.json comes with the first checkpoint: a run stopped before it leaves no run file to refuse a restart.
     atomic_write_json(run_dir / "config.json", config.to_dict())

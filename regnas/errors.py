@@ -15,6 +15,11 @@ class RegnasWarning(UserWarning):
     """Something the user must know that is not an error: the command-line tools print it as one line."""
 
 
+class ResumeWarning(RegnasWarning):
+    """A resumed run (training, search) goes on otherwise than it started: its results will differ from those
+    of an uninterrupted run, and its records say how each part ran."""
+
+
 class UnknownNameError(RegnasError, KeyError):
     """A registry (spaces, objectives, platforms, algorithms) has no entry of that name."""
 

@@ -101,6 +101,7 @@ class Evaluator:
         self._pool = None
         self._cache: dict[str, np.ndarray] = {}
         self.cache_key = self._cache_key()
+        self.images_digest = self._images_digest()
         self.cache_file = Path(cache_dir) / f"predictions-{self.cache_key[:24]}-{split}.npz" if cache_dir else None
         if self.cache_file is not None and self.cache_file.exists():
             self._cache = self._read_cache(self.cache_file)
@@ -168,6 +169,15 @@ class Evaluator:
             digest.update(f"device={self.device.type}|".encode())
         # Recalibration: cumulative BatchNorm statistics (momentum None) over these batches, in this order.
         digest.update(f"recalibration=cumulative,batches={len(self.engine.calibration)}|".encode())
+        for batch in self.engine.calibration:
+            tensor_digest(digest, batch)
+        tensor_digest(digest, self.engine.inputs)
+        return digest.hexdigest()
+
+    def _images_digest(self) -> str:
+        """SHA-256 of the images sub-networks are judged on, on any device: the calibration batches and the split
+        (a run that resumes on other images, e.g. a data file replaced, would mix two data sets in one front)."""
+        digest = hashlib.sha256(f"{self.split_name}|".encode())
         for batch in self.engine.calibration:
             tensor_digest(digest, batch)
         tensor_digest(digest, self.engine.inputs)

@@ -21,7 +21,7 @@ from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas import distributed
 from regnas.data import ImageData, data_line, same_images
 from regnas.device import resolve_device, to_device
-from regnas.errors import CheckpointError, ConfigError, RegnasWarning
+from regnas.errors import CheckpointError, ConfigError, ResumeWarning
 from regnas.io import atomic_write
 from search_spaces.base import Arch, SearchSpace
 from search_spaces.registry import get_space
@@ -34,10 +34,6 @@ REQUIRED_KEYS = ("format", "space", "settings", "state_dict", "checksum")
 RESUME_KEYS = ("train_config", "epoch", "log", "optimizer", "scheduler", "numpy_rng", "torch_rng")
 
 GRAD_CLIP_NORM = 5.0  # bounds a step where several paths' gradients add up or an early loss is large
-
-
-class ResumeWarning(RegnasWarning):
-    """A resumed training run goes on otherwise than it started (``--amp``, number of processes)."""
 
 
 # ---- the optimisation recipe shared by supernet training and stand-alone fine-tuning -------------

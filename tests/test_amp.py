@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from regnas.device import amp_note
-from regnas.supernet import ResumeWarning, TrainConfig, read_checkpoint, train_supernet
+from regnas.errors import ResumeWarning
+from regnas.supernet import TrainConfig, read_checkpoint, train_supernet
 from search_spaces import get_space
 
 SPACE = get_space("nasbench201")

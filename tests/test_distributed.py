@@ -113,7 +113,7 @@ def test_amp_over_two_ranks_keeps_them_identical_and_the_loss_falls(tmp_path):
 def test_a_run_of_two_ranks_goes_on_in_one_process_and_says_so(tmp_path):
     """Another number of processes shards every later batch otherwise than the run it continues: allowed
     (a job restarted on fewer GPUs), told, and recorded in each epoch's log line."""
-    from regnas.supernet import ResumeWarning
+    from regnas.errors import ResumeWarning
 
     assert train_on_two_ranks(tmp_path, CONFIG, stop_after=1) == []
     data = load_data("default", seed=0, calibration_size=64, validation_size=64, test_size=64)

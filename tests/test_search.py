@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,55 @@ def test_resume_refuses_a_changed_config_and_an_existing_run(tmp_path, tiny_supe
         search(tiny_config(population=10), tiny_run, resume=True, progress=False)
     with pytest.raises(CheckpointError, match="holds no search checkpoint"):
         search(tiny_config(), tmp_path, resume=True, progress=False)
+
+
+def test_resume_refuses_a_data_file_whose_images_changed(tmp_path, tiny_supernet):
+    """The data file's path is in the config, its images are not: a file replaced under a stopped run would
+    otherwise go on into one front judged on two data sets (the supernet, cached by path, stays the same)."""
+    import numpy as np
+
+    from importlib import resources
+
+    from regnas.datasets.files import read_jpeg_npz
+
+    x_train, y_train, x_test, y_test = read_jpeg_npz(Path(str(resources.files("regnas") / "resources" / "cifar10_subset.npz")))
+    data = tmp_path / "images.npz"
+    np.savez(data, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    config = tiny_config(dataset="npz", data_path=str(data), generations=2)
+
+    def ctrl_c_after_one(record):
+        if record["generation"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search(config, tmp_path / "run", progress=False, on_generation=ctrl_c_after_one)
+    np.savez(data, x_train=255 - x_train, y_train=y_train, x_test=255 - x_test, y_test=y_test)
+    with pytest.raises(CheckpointError, match="was evaluated on other images than those now loaded .*; resume it on "
+                                              "the same data or start a new run"):
+        search(config, tmp_path / "run", resume=True, progress=False)
+    np.savez(data, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    search(config, tmp_path / "run", resume=True, progress=False)  # the same images again: it goes on
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [h["device"] for h in history] == ["cpu", "cpu"]
+
+
+def test_a_run_resumed_on_another_kind_of_device_says_so(tmp_path, tiny_run):
+    """As if the run had started on a GPU (its checkpoint rewritten by regnas's own writer, digest and all):
+    going on on the CPU may change predictions within rounding of a tie, so it is told, and recorded."""
+    import shutil
+
+    from evolution.checkpoint import write_search_checkpoint
+    from regnas.errors import ResumeWarning
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    saved = read_search_checkpoint(run)
+    assert saved["device"] == "cpu"
+    write_search_checkpoint(run, {**saved, "device": "cuda"})
+    with pytest.warns(ResumeWarning, match=f"run '{run}' was evaluated on cuda; it goes on on cpu, whose kernels round"):
+        search(tiny_config(generations=5), run, resume=True, progress=False)
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert [h["device"] for h in history][-1] == "cpu"
 
 
 @pytest.mark.parametrize("algorithm", ["nsga3", "unsga3", "spea2", "smsemoa"])
