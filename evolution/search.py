@@ -106,8 +106,12 @@ def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: b
     session = build_session(config, cache_dir, progress=progress, workers=workers, device=device, scheduler=scheduler)
     if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
+            started_on = saved.get("device", session.evaluator.device.type)
+            hint = ("" if started_on == session.evaluator.device.type else
+                    f" (a quick supernet trained on {session.evaluator.device.type} has other weights than the one "
+                    f"trained on {started_on}: resume with --device {started_on})")
             raise CheckpointError(f"run {str(run_dir)!r} was searched on supernet {saved['supernet_checksum']}, "
-                                  f"but the supernet now loaded is {session.evaluator.checksum}")
+                                  f"but the supernet now loaded is {session.evaluator.checksum}{hint}")
         check_same_evaluation(saved, session, run_dir)
         algorithm, history = saved["algorithm"], saved["history"]
         algorithm.problem.attach(session.context, session.objectives)

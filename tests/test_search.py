@@ -153,6 +153,10 @@ def test_a_run_resumed_on_another_kind_of_device_says_so(tmp_path, tiny_run):
         search(tiny_config(generations=5), run, resume=True, progress=False)
     history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert [h["device"] for h in history][-1] == "cpu"
+    write_search_checkpoint(run, {**read_search_checkpoint(run), "device": "cuda", "supernet_checksum": "0" * 16})
+    with pytest.raises(CheckpointError, match="a quick supernet trained on cpu has other weights than the one trained "
+                                              "on cuda: resume with --device cuda"):
+        search(tiny_config(generations=6), run, resume=True, progress=False)
 
 
 @pytest.mark.parametrize("algorithm", ["nsga3", "unsga3", "spea2", "smsemoa"])
