@@ -2,6 +2,7 @@
 themselves are plug-ins in ``regnas.datasets``."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,15 @@ class Split:
     def subset(self, index: np.ndarray) -> Split:
         index_t = torch.as_tensor(index, dtype=torch.long)
         return Split(self.images[index_t], self.labels[index_t])
+
+    def digest(self) -> str:
+        """SHA-256 of the images and labels, in order (what a description by name and sizes cannot tell apart)."""
+        digest = hashlib.sha256()
+        for tensor in (self.images, self.labels):
+            tensor = tensor.contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.numpy().tobytes())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,9 @@ def train_supernet(
     state = TrainState()
     world_size = 1 if world is None else world.size
     main = world is None or world.is_main
-    saved = resumable_checkpoint(checkpoint, supernet.space_name, supernet.settings, config, paths, data.describe())
+    train_digest = data.train.digest()
+    saved = resumable_checkpoint(checkpoint, supernet.space_name, supernet.settings, config, paths, data.describe(),
+                                 train_digest)
     if saved is not None:
         if main and (change := resume_change(saved, checkpoint, amp=amp, world_size=world_size)) is not None:
             warnings.warn(change, ResumeWarning, stacklevel=2)
@@ -230,7 +232,7 @@ def train_supernet(
                             log=state.log, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             numpy_rng=rng.bit_generator.state, torch_rng=generator.get_state(),
                             torch_threads=torch.get_num_threads(), torch_version=str(torch.__version__),
-                            world_size=world_size, amp=amp, scaler=scaler.state_dict())
+                            world_size=world_size, amp=amp, scaler=scaler.state_dict(), train_digest=train_digest)
         distributed.barrier()  # no rank runs ahead of the checkpoint a resume would start from
         if on_epoch_end is not None:
             on_epoch_end(state.log[-1])
@@ -245,10 +247,12 @@ def resumable_checkpoint(
     config: TrainConfig,
     paths: list[str] | None,
     data: Mapping[str, Any],
+    train_digest: str,
 ) -> dict | None:
     """The checkpoint a run resumes from (None when there is none), refused in one line unless the resumed run
     continues that very run: the same supernet, settings, training settings, paths and data (``data``: an
-    ``ImageData.describe()``; where the files lie may change, not what they hold or how they are split)."""
+    ``ImageData.describe()``, ``train_digest``: the training split's ``Split.digest()``; where the files lie may
+    change, not what they hold or how they are split)."""
     if checkpoint is None or not Path(checkpoint).exists():
         return None
     saved = read_checkpoint(checkpoint, space, settings)
@@ -268,6 +272,10 @@ def resumable_checkpoint(
     if "data" in saved and not same_images(saved["data"], data):
         raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on {data_line(saved['data'])}, "
                               f"not {data_line(data)}; use another --out or the same data")
+    if saved.get("train_digest", train_digest) != train_digest:
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on other training images than those now "
+                              f"loaded (digest {saved['train_digest'][:12]}, now {train_digest[:12]}): the data file "
+                              "was replaced; use another --out or the same data")
     return saved
 
 

@@ -90,6 +90,11 @@ def test_resuming_on_other_data_is_refused_and_on_the_same_data_moved_is_not(sma
     with pytest.raises(CheckpointError, match=r"was trained on default \(seed 0; 256 train, .* images of 3x32x32, 10 classes\), "
                                               r"not default \(seed 0; 200 train, .*; use another --out or the same data"):
         train_supernet(fresh(), fewer, config, checkpoint=path, progress=False)
+    train = small_train_data.train
+    replaced = dataclasses.replace(small_train_data, train=dataclasses.replace(train, images=255 - train.images))
+    with pytest.raises(CheckpointError, match="was trained on other training images than those now loaded .*: the "
+                                              "data file was replaced; use another --out or the same data"):
+        train_supernet(fresh(), replaced, config, checkpoint=path, progress=False)  # same name, seed and sizes
     moved = dataclasses.replace(small_train_data, source="/elsewhere/the-same-file.npz")
     train_supernet(fresh(), moved, config, checkpoint=path, progress=False)
 

@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                               init_seed=args.seed)
     out = Path(args.out)
     if args.nproc > 1 and not distributed.launched():  # bad input is refused here, in this one process
-        resumable_checkpoint(out, supernet.space_name, supernet.settings, config, None, data.describe())
+        resumable_checkpoint(out, supernet.space_name, supernet.settings, config, None, data.describe(),
+                             data.train.digest())
         return relaunch(args.nproc, sys.argv[1:] if argv is None else list(argv))
     world = None
     if distributed.launched():
