@@ -103,7 +103,8 @@ def search(
 def _run(config: SearchConfig, run_dir: Path, saved: dict | None, *, progress: bool,
          on_generation: Callable[[dict], None] | None, workers: int, cache_dir: Path, device: str,
          scheduler: str | None) -> SearchResult:
-    session = build_session(config, cache_dir, progress=progress, workers=workers, device=device, scheduler=scheduler)
+    session = build_session(config, cache_dir, progress=progress, workers=workers, device=device, scheduler=scheduler,
+                            trained_on=None if saved is None else saved.get("device"))
     if saved is not None:
         if saved["supernet_checksum"] != session.evaluator.checksum:
             started_on = saved.get("device", session.evaluator.device.type)

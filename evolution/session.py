@@ -57,9 +57,11 @@ def cache_dir() -> Path:
 
 
 def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *, progress: bool,
-                    device: str = "cpu") -> tuple[Supernet, Path]:
+                    device: str = "cpu", trained_on: str | None = None) -> tuple[Supernet, Path]:
     """The checkpoint given by ``config.supernet``, else a shipped one trained for these settings on this data
-    (``config.pretrained``), else a quick supernet trained once and cached."""
+    (``config.pretrained``), else a quick supernet trained once and cached. ``trained_on``: the kind of device
+    a resumed run's quick supernet was trained on, whose cached copy is taken first (a run started on a GPU
+    goes on on the CPU, or the other way round, on the supernet it was searched on, not on a new one)."""
     if config.supernet:
         supernet = load_supernet(config.supernet, space=space.name)
         shape = (data.num_classes, data.in_channels)
@@ -79,26 +81,40 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
             raise CheckpointError(f"the shipped supernet {str(shipped)!r} is damaged (checksum {supernet.checksum()}, "
                                   f"expected {expected}); reinstall regnas")
         return supernet, shipped
-    train = TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
-                        learning_rate=default_learning_rate(space), sampling=config.train_sampling, seed=config.seed)
-    identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
-    if resolve_device(device).type != "cpu":  # other kernels, other weights: kept apart from the CPU's
-        identity["device"] = resolve_device(device).type
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_dir() / "supernets" / f"{space.name}-{digest}.pt"
+    train = quick_train_config(config, space)
     try:
         supernet = space.supernet(**settings, init_seed=config.seed)
     except TypeError as error:
         raise ConfigError(f"supernet settings {config.supernet_settings} do not fit {space.name}: {error}") from None
-    if path.exists():
-        saved = read_checkpoint(path, space.name, settings)
-        if saved.get("epoch") == train.epochs:
-            return supernet_from_checkpoint(saved, path), path
+    here = resolve_device(device).type
+    for kind in dict.fromkeys([trained_on or here, here]):
+        path = quick_supernet_path(space, settings, train, data, kind)
+        if path.exists():
+            saved = read_checkpoint(path, space.name, settings)
+            if saved.get("epoch") == train.epochs:
+                return supernet_from_checkpoint(saved, path), path
+    path = quick_supernet_path(space, settings, train, data, here)
     if progress:
         print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)
     train_supernet(supernet, data, train, checkpoint=path, progress=progress, device=device)  # resumes a partial one
     return supernet.cpu(), path
+
+
+def quick_train_config(config: SearchConfig, space: SearchSpace) -> TrainConfig:
+    """How a search's quick supernet is trained (when no checkpoint is given and none ships)."""
+    return TrainConfig(epochs=config.train_epochs, batch_size=config.train_batch_size,
+                       learning_rate=default_learning_rate(space), sampling=config.train_sampling, seed=config.seed)
+
+
+def quick_supernet_path(space: SearchSpace, settings: dict, train: TrainConfig, data: ImageData,
+                        device_type: str) -> Path:
+    """Where the quick supernet of these settings, training and data, trained on ``device_type``, is cached."""
+    identity = {"space": space.name, "settings": settings, "train": asdict(train), "data": data.describe()}
+    if device_type != "cpu":  # other kernels, other weights: kept apart from the CPU's
+        identity["device"] = device_type
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return cache_dir() / "supernets" / f"{space.name}-{digest}.pt"
 
 
 def check_config(config: SearchConfig) -> None:
@@ -148,16 +164,18 @@ def check_latency_objectives(config: SearchConfig) -> None:
 
 
 def build_session(config: SearchConfig, predictions_dir: Path | None, *, progress: bool = True, workers: int = 1,
-                  device: str = "cpu", scheduler: str | None = None) -> Session:
+                  device: str = "cpu", scheduler: str | None = None, trained_on: str | None = None) -> Session:
     """Load data and supernet and wire the evaluator, objectives and budgets (names and budget feasibility
     are ``check_config``'s job, before this). ``workers``: processes evaluating sub-networks (no effect on results);
-    ``device``: where sub-networks run; ``scheduler``: a Dask cluster that evaluates them instead (no effect either)."""
+    ``device``: where sub-networks run; ``scheduler``: a Dask cluster that evaluates them instead (no effect
+    either); ``trained_on``: as in ``obtain_supernet``."""
     space = get_space(config.space)
     data = load_data(config.dataset, config.data_path, seed=config.seed, calibration_size=config.calibration_size,
                      validation_size=config.validation_size, test_size=config.test_size)
     space.check_image_size(data.image_size)
     objectives = [get_objective(spec) for spec in config.objective_specs]
-    supernet, supernet_path = obtain_supernet(config, space, data, progress=progress, device=device)
+    supernet, supernet_path = obtain_supernet(config, space, data, progress=progress, device=device,
+                                             trained_on=trained_on)
     evaluator = Evaluator(supernet, data, split="validation", batch_size=config.eval_batch_size, cache_dir=predictions_dir,
                           workers=workers, device=device, scheduler=scheduler)
     latency_ms = latency_function(space, config.platforms) if config.platforms else None

@@ -159,6 +159,37 @@ def test_a_run_resumed_on_another_kind_of_device_says_so(tmp_path, tiny_run):
         search(tiny_config(generations=6), run, resume=True, progress=False)
 
 
+def test_a_run_resumed_on_another_kind_of_device_goes_on_on_its_own_quick_supernet(tmp_path, tiny_run, monkeypatch):
+    """A run started on a GPU and resumed on the CPU takes the quick supernet it was searched on from the cache
+    (keyed by device), without training one on the CPU first only to be refused for its other weights."""
+    import shutil
+
+    from evolution.checkpoint import write_search_checkpoint
+    from evolution.session import cache_dir, quick_supernet_path, quick_train_config
+    from regnas.data import load_data
+    from regnas.errors import ResumeWarning
+    from regnas.supernet import read_checkpoint
+
+    config = tiny_config(generations=5)
+    data = load_data(config.dataset, None, seed=config.seed, calibration_size=config.calibration_size,
+                     validation_size=config.validation_size, test_size=config.test_size)
+    settings = {**SPACE.supernet_defaults, **config.supernet_settings, "num_classes": 10, "in_channels": 3}
+    where = {kind: quick_supernet_path(SPACE, settings, quick_train_config(config, SPACE), data, kind)
+             for kind in ("cpu", "cuda")}
+    assert where["cpu"].exists() and read_checkpoint(where["cpu"], SPACE.name, settings)["epoch"] == 1
+    monkeypatch.setenv("REGNAS_CACHE", str(tmp_path / "cache"))  # a cache holding the GPU's copy only
+    elsewhere = {kind: cache_dir() / "supernets" / path.name for kind, path in where.items()}
+    elsewhere["cuda"].parent.mkdir(parents=True)
+    shutil.copyfile(where["cpu"], elsewhere["cuda"])  # the same weights, as though a GPU had trained them
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    write_search_checkpoint(run, {**read_search_checkpoint(run), "device": "cuda"})
+    with pytest.warns(ResumeWarning, match="was evaluated on cuda; it goes on on cpu"):
+        result = search(config, run, resume=True, progress=False)
+    assert not elsewhere["cpu"].exists()  # no quick supernet trained here
+    assert result.info["supernet"]["path"] == str(elsewhere["cuda"])
+
+
 @pytest.mark.parametrize("algorithm", ["nsga3", "unsga3", "spea2", "smsemoa"])
 def test_other_pymoo_algorithms_run_by_name(tmp_path, tiny_supernet, algorithm):
     result = search(tiny_config(algorithm=algorithm, generations=2), tmp_path / algorithm, progress=False)
