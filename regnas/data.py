@@ -16,6 +16,13 @@ from regnas.datasets import get_dataset
 from regnas.errors import DataError
 
 
+def tensor_digest(digest: "hashlib._Hash", tensor: torch.Tensor) -> None:
+    """Feed a tensor's dtype, shape and bytes to ``digest`` (the bytes alone would let shapes collide)."""
+    tensor = tensor.detach().cpu().contiguous()
+    digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+    digest.update(tensor.numpy().tobytes())
+
+
 @dataclass(frozen=True)
 class Split:
     """Images as uint8 ``(N, C, H, W)`` and integer labels ``(N,)``, kept in memory."""
@@ -33,10 +40,8 @@ class Split:
     def digest(self) -> str:
         """SHA-256 of the images and labels, in order (what a description by name and sizes cannot tell apart)."""
         digest = hashlib.sha256()
-        for tensor in (self.images, self.labels):
-            tensor = tensor.contiguous()
-            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-            digest.update(tensor.numpy().tobytes())
+        tensor_digest(digest, self.images)
+        tensor_digest(digest, self.labels)
         return digest.hexdigest()
 
 

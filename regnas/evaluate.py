@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from regnas.data import ImageData, Split
+from regnas.data import ImageData, Split, tensor_digest
 from regnas.device import resolve_device
 from regnas.errors import RegnasWarning
 from regnas.fast_eval import SubnetEngine, batch_norms
@@ -30,13 +30,6 @@ _META = "__cache_key__"  # the npz entry holding the cache key; architecture key
 
 class PredictionCacheWarning(RegnasWarning):
     """A prediction cache file could not be used; its predictions are computed again."""
-
-
-def tensor_digest(digest: "hashlib._Hash", tensor: torch.Tensor) -> None:
-    """Feed a tensor's dtype, shape and bytes to ``digest`` (the bytes alone would let shapes collide)."""
-    tensor = tensor.detach().cpu().contiguous()
-    digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
-    digest.update(tensor.numpy().tobytes())
 
 
 class Evaluator:
