@@ -87,13 +87,13 @@ def obtain_supernet(config: SearchConfig, space: SearchSpace, data: ImageData, *
     except TypeError as error:
         raise ConfigError(f"supernet settings {config.supernet_settings} do not fit {space.name}: {error}") from None
     here = resolve_device(device).type
-    for kind in dict.fromkeys([trained_on or here, here]):
-        path = quick_supernet_path(space, settings, train, data, kind)
+    paths = {kind: quick_supernet_path(space, settings, train, data, kind) for kind in (trained_on or here, here)}
+    for path in paths.values():
         if path.exists():
             saved = read_checkpoint(path, space.name, settings)
             if saved.get("epoch") == train.epochs:
                 return supernet_from_checkpoint(saved, path), path
-    path = quick_supernet_path(space, settings, train, data, here)
+    path = paths[here]
     if progress:
         print(f"training a quick {space.name} supernet ({_fmt(settings)}, {train.epochs} epochs, "
               f"{train.sampling} sampling) -> {path}", file=sys.stderr)
