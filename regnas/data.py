@@ -115,6 +115,19 @@ def same_images(described: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return _held(described) == _held(other)
 
 
+def training_data_change(saved: Mapping[str, Any], saved_digest: str | None, now: Mapping[str, Any],
+                         digest: str) -> str | None:
+    """Why a checkpoint trained on ``saved`` (an ``ImageData.describe()``) whose training split had
+    ``saved_digest`` (``Split.digest()``; None in checkpoints older than it) cannot go on on ``now`` with a
+    training split of ``digest``, as ``was trained on ...``; None when it is the same data."""
+    if not same_images(saved, now):
+        return f"was trained on {data_line(saved)}, not {data_line(now)}"
+    if saved_digest not in (None, digest):
+        return (f"was trained on other training images than those now loaded (digest {saved_digest[:12]}, now "
+                f"{digest[:12]}): the data file was replaced")
+    return None
+
+
 def _held(described: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in described.items() if key != "source"}
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from regnas.data import ImageData, data_line, same_images
+from regnas.data import ImageData, training_data_change
 from regnas.errors import CheckpointError, ConfigError
 from regnas.evaluate import SPLITS
 from regnas import losses
@@ -125,7 +125,7 @@ def train_model(
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
     optimizer, scheduler = sgd_cosine(model.parameters(), config, steps_per_epoch)
     run = {"config": asdict(config), "old_checksum": state_checksum(old) if distil else None,
-           "data": data.describe(), "split": split}
+           "data": data.describe(), "split": split, "train_digest": train_split.digest()}
     epoch, log = 0, []
     if checkpoint is not None and Path(checkpoint).exists():
         epoch, log = _resume(checkpoint, identity, run, model, optimizer, scheduler, generator)
@@ -176,9 +176,10 @@ def _resume(checkpoint: str | Path, identity: ModelIdentity, run: dict, model: n
         if training.get(key) != run[key]:
             raise CheckpointError(f"checkpoint {path!r} was trained with other {what} ({training.get(key)} != {run[key]}); "
                                   "use another --out or the same settings")
-    if not same_images(training.get("data", {}), run["data"]):
-        raise CheckpointError(f"checkpoint {path!r} was trained on {data_line(training.get('data', {}))}, not "
-                              f"{data_line(run['data'])}; use another --out or the same data")
+    change = training_data_change(training.get("data", {}), training.get("train_digest"), run["data"],
+                                  run["train_digest"])
+    if change is not None:
+        raise CheckpointError(f"checkpoint {path!r} {change}; use another --out or the same data")
     model.load_state_dict(saved["state_dict"])
     optimizer.load_state_dict(training["optimizer"])
     scheduler.load_state_dict(training["scheduler"])

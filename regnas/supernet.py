@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from regnas.checks import NON_NEGATIVE, POSITIVE, SEED, Range, check_fields
 from regnas import distributed
-from regnas.data import ImageData, data_line, same_images
+from regnas.data import ImageData, training_data_change
 from regnas.device import resolve_device, to_device
 from regnas.errors import CheckpointError, ConfigError, ResumeWarning
 from regnas.io import atomic_write
@@ -269,13 +269,9 @@ def resumable_checkpoint(
             f"checkpoint {str(checkpoint)!r} was trained on the paths {saved.get('archs') or 'of its sampling rule'}, "
             f"not {paths or 'of its sampling rule'}; use another --out or the same architectures"
         )
-    if "data" in saved and not same_images(saved["data"], data):
-        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on {data_line(saved['data'])}, "
-                              f"not {data_line(data)}; use another --out or the same data")
-    if saved.get("train_digest", train_digest) != train_digest:
-        raise CheckpointError(f"checkpoint {str(checkpoint)!r} was trained on other training images than those now "
-                              f"loaded (digest {saved['train_digest'][:12]}, now {train_digest[:12]}): the data file "
-                              "was replaced; use another --out or the same data")
+    if "data" in saved and (change := training_data_change(saved["data"], saved.get("train_digest"), data,
+                                                           train_digest)) is not None:
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} {change}; use another --out or the same data")
     return saved
 
 

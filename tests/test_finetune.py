@@ -119,6 +119,10 @@ def test_a_run_resumes_on_its_images_moved_elsewhere_and_not_on_other_images(sma
     with pytest.raises(CheckpointError, match=r"was trained on default \(seed 0; 256 train, .*\), not default \(seed 0; "
                                               r"200 train, .*; use another --out or the same data"):
         train_model(build_model(SPACE, LARGE, TINY), fewer, config, checkpoint=cut, identity=identity, progress=False)
+    inverted = dataclasses.replace(small_data, train=dataclasses.replace(small_data.train, images=255 - small_data.train.images))
+    with pytest.raises(CheckpointError, match="was trained on other training images than those now loaded .*: the data "
+                                              "file was replaced; use another --out or the same data"):
+        train_model(build_model(SPACE, LARGE, TINY), inverted, config, checkpoint=cut, identity=identity, progress=False)
     moved = dataclasses.replace(small_data, source="/another/machine/images.npz")
     train_model(build_model(SPACE, LARGE, TINY), moved, config, checkpoint=cut, identity=identity, progress=False)
     assert load_model(cut)[1]["epochs"] == 2
